@@ -1,0 +1,61 @@
+"""Project CLI: ``kedro run`` without a pipeline runs each pipeline in its own session.
+
+Kedro's ``run`` would otherwise run ``__default__`` as one pipeline, and so
+as one MLflow run; one session per pipeline gives each pipeline its own run
+in its own experiment, exactly as ``kedro run --pipeline <name>`` would.
+Every option of Kedro's ``run`` is kept as is.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+from kedro.framework.cli.project import run as kedro_run
+
+logger = logging.getLogger(__name__)
+
+# Options that select part of a pipeline: with any of them, keep Kedro's behaviour.
+_SELECTION_OPTIONS = (
+    "pipeline",
+    "pipelines",
+    "node_names",
+    "tags",
+    "from_nodes",
+    "to_nodes",
+    "from_inputs",
+    "to_outputs",
+    "namespaces",
+)
+
+
+@click.group(name="advanced_dl")
+def cli() -> None:
+    """Commands of the advanced-dl project."""
+
+
+def _run(**options: Any) -> dict[str, Any]:
+    if any(options.get(name) for name in _SELECTION_OPTIONS):
+        return kedro_run.callback(**options)
+    from kedro.framework.project import pipelines
+
+    names = sorted(name for name in pipelines if name != "__default__")
+    results: dict[str, Any] = {}
+    for name in names:
+        logger.info("Running pipeline %s (%d of %d)", name, names.index(name) + 1, len(names))
+        results.update(kedro_run.callback(**{**options, "pipelines": [name]}) or {})
+    return results
+
+
+run = click.Command(
+    name="run",
+    params=list(kedro_run.params),
+    callback=_run,
+    help=(
+        "Run the pipeline. Without --pipeline(s), --nodes, --tags or another "
+        "selection, runs every registered pipeline, each in its own session "
+        "and MLflow run."
+    ),
+)
+cli.add_command(run)

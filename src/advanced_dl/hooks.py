@@ -1,0 +1,101 @@
+"""Project hooks: one MLflow experiment per pipeline, seeding, device and plotting set-up.
+
+Tracking itself (runs, parameters, datasets) is kedro-mlflow's job; these hooks
+only steer it to the right experiment and add the provenance tags it lacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from typing import Any
+
+from kedro.framework.context import KedroContext
+from kedro.framework.hooks import hook_impl
+from kedro.pipeline import Pipeline
+
+from advanced_dl import runtime
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SEED = 42
+
+
+def pipeline_experiment_name(pipeline: Pipeline, pipeline_names: list[str] | None) -> str | None:
+    """The experiment a run belongs in: the namespace shared by all its nodes.
+
+    ``kedro run --pipeline mdn_synthetic`` gives ``mdn_synthetic``; a run that
+    spans several namespaces gives None (the mlflow.yml default is kept).
+    """
+    namespaces = {node.namespace.split(".")[0] for node in pipeline.nodes if node.namespace}
+    if len(namespaces) == 1:
+        return namespaces.pop()
+    names = [name for name in pipeline_names or [] if name != "__default__"]
+    return names[0] if len(names) == 1 else None
+
+
+class ExperimentPerPipelineHook:
+    """Point kedro-mlflow at the experiment named after the pipeline being run."""
+
+    def __init__(self) -> None:
+        self._context: KedroContext | None = None
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has put its config on the context
+    def after_context_created(self, context: KedroContext) -> None:
+        self._context = context
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow starts the run
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline) -> None:
+        mlflow_config = getattr(self._context, "mlflow", None)
+        if mlflow_config is None:
+            return
+        names = run_params.get("pipeline_names") or [run_params.get("pipeline_name")]
+        experiment = pipeline_experiment_name(pipeline, [n for n in names if n])
+        if experiment and experiment != mlflow_config.tracking.experiment.name:
+            mlflow_config.tracking.experiment.name = experiment
+            mlflow_config._set_experiment()
+        logger.info("MLflow experiment: %s", mlflow_config.tracking.experiment.name)
+
+
+class RuntimeHook:
+    """Seed, choose the device and tag the MLflow run before any node runs."""
+
+    def __init__(self) -> None:
+        self._context: KedroContext | None = None
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        self._context = context
+        import matplotlib
+
+        # Nodes draw figures for files and MLflow, never for a screen.
+        matplotlib.use("Agg", force=True)
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has started the run
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        params = self._context.params if self._context else {}
+        seed = params.get("seed", DEFAULT_SEED)
+        runtime.seed_everything(seed)
+        device = runtime.choose_device(mixed_precision=bool(params.get("mixed_precision", False)))
+        self._tag_run(seed=seed, device=device)
+
+    def _tag_run(self, seed: int, device: runtime.DeviceChoice) -> None:
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        import tensorflow as tf
+
+        commit = runtime.git_commit(self._context.project_path) if self._context else None
+        tags = {
+            "tensorflow_version": tf.__version__,
+            "device": device.device,
+            "precision_policy": device.precision_policy,
+            "python_version": platform.python_version(),
+        }
+        if commit:
+            tags["git_commit"] = commit
+            # The key MLflow's UI shows in the run's "Source" panel.
+            tags["mlflow.source.git.commit"] = commit
+        mlflow.set_tags(tags)
+        mlflow.log_params({"seed": seed, "precision_policy": device.precision_policy})

@@ -1,0 +1,50 @@
+"""A Keras 3 model stored as a single ``.keras`` file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+
+
+class KerasModelDataset(AbstractDataset):
+    """Save and load a ``keras.Model`` in the native ``.keras`` format.
+
+    Saving writes to a temporary file and renames it, so a crash never leaves
+    a truncated model behind. Loading imports ``advanced_dl.models`` first so
+    the project's custom layers are registered.
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        if not filepath.endswith(".keras"):
+            raise DatasetError(f"KerasModelDataset filepath must end in '.keras', got {filepath!r}")
+        self._filepath = PurePosixPath(filepath)
+        self.metadata = metadata
+
+    def load(self) -> Any:
+        import keras
+
+        import advanced_dl.models  # noqa: F401  (registers custom layers)
+
+        return keras.saving.load_model(str(self._filepath))
+
+    def save(self, data: Any) -> None:
+        path = Path(self._filepath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(suffix=".keras", dir=path.parent, prefix=".tmp-")
+        os.close(handle)
+        try:
+            data.save(staging)
+            os.replace(staging, path)
+        finally:
+            if os.path.exists(staging):
+                os.remove(staging)
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}

@@ -1,0 +1,91 @@
+"""Log a :class:`advanced_dl.serving.KerasPyfuncModel` to MLflow as a pyfunc model."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from kedro_mlflow.io.models import MlflowModelTrackingDataset
+
+logger = logging.getLogger(__name__)
+
+# What a serving environment needs; listed so MLflow does not spend seconds
+# re-importing the model in a subprocess to infer it.
+_SERVING_DISTRIBUTIONS = (
+    "tensorflow",
+    "keras",
+    "tensorflow-probability",
+    "tf-keras",
+    "spektral",
+    "mlflow",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "scipy",
+)
+
+
+def serving_requirements() -> list[str]:
+    """Pinned requirements of the installed serving stack."""
+    pins = []
+    for name in _SERVING_DISTRIBUTIONS:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
+    """kedro-mlflow's model dataset, specialised for the project's served models.
+
+    ``save`` logs the model under ``name`` in the active run with its Keras
+    file as an artifact, an input example and the signature MLflow infers
+    from it, pinned requirements, and the ``advanced_dl`` package as code so
+    ``mlflow.pyfunc.load_model(uri)`` works outside the project. ``load``
+    returns the last model saved (or ``load_args.model_uri``).
+    """
+
+    def __init__(
+        self,
+        name: str = "model",
+        registered_model_name: str | None = None,
+        load_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        save_args: dict[str, Any] = {"name": name}
+        if registered_model_name:
+            save_args["registered_model_name"] = registered_model_name
+        super().__init__(
+            flavor="mlflow.pyfunc",
+            pyfunc_workflow="python_model",
+            load_args=load_args,
+            save_args=save_args,
+            metadata=metadata,
+        )
+
+    def _save(self, model: Any) -> None:
+        if not self._logging_activated:
+            return
+        if mlflow.active_run() is None:
+            logger.warning("No active MLflow run: model %s not logged", self._save_args["name"])
+            return
+        import advanced_dl
+
+        package_dir = Path(advanced_dl.__file__).parent
+        with tempfile.TemporaryDirectory() as staging:
+            keras_path = Path(staging) / "model.keras"
+            model.keras_model.save(keras_path)
+            self.model_info = mlflow.pyfunc.log_model(
+                python_model=model,
+                artifacts={"keras_model": str(keras_path)},
+                input_example=model.input_example,
+                pip_requirements=serving_requirements(),
+                code_paths=[str(package_dir)],
+                **self._save_args,
+            )
+        self._last_saved_model_uri = self.model_info.model_uri

@@ -1,0 +1,6 @@
+"""Keras models and layers (no Kedro). Importing this package registers every custom layer."""
+
+from advanced_dl.models import (
+    lstm_vae,  # noqa: F401
+    mdn,  # noqa: F401
+)

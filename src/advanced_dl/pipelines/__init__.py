@@ -1,0 +1,1 @@
+"""The four pipelines, one package each; registered by ``find_pipelines``."""

@@ -1,0 +1,112 @@
+"""Run-time set-up used by the hooks: seeding, device choice, provenance.
+
+Kept free of Kedro so it can be unit-tested directly; TensorFlow is imported
+inside functions because importing it costs seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow/Keras so a rerun repeats its metrics."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"Parameter 'seed' must be a non-negative integer, got {seed!r}")
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    import keras
+
+    # Seeds Python, NumPy and the TensorFlow backend in one call.
+    keras.utils.set_random_seed(seed)
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """Where training runs and with which precision policy."""
+
+    device: str  # e.g. "GPU:0 (/physical_device:GPU:0)" or "CPU"
+    gpu_count: int
+    precision_policy: str  # "float32" or "mixed_float16"
+
+
+def choose_device(
+    mixed_precision: bool = False,
+    list_gpus: Callable[[], Sequence[Any]] | None = None,
+    set_memory_growth: Callable[[Any, bool], None] | None = None,
+    set_precision_policy: Callable[[str], None] | None = None,
+) -> DeviceChoice:
+    """Train on the GPUs TensorFlow sees (memory growth on), else on the CPU.
+
+    The three callables default to TensorFlow's and Keras' own; tests pass
+    fakes so the GPU branch runs on a machine without one.
+
+    Args:
+        mixed_precision: use the ``mixed_float16`` policy on a GPU. Ignored,
+            with a warning, on the CPU where float16 is slower, not faster.
+    """
+    if list_gpus is None or set_memory_growth is None or set_precision_policy is None:
+        import keras
+        import tensorflow as tf
+
+        list_gpus = list_gpus or (lambda: tf.config.list_physical_devices("GPU"))
+        set_memory_growth = set_memory_growth or tf.config.experimental.set_memory_growth
+        set_precision_policy = set_precision_policy or keras.mixed_precision.set_global_policy
+
+    gpus = list(list_gpus())
+    policy = "float32"
+    if gpus:
+        for gpu in gpus:
+            try:
+                set_memory_growth(gpu, True)
+            except RuntimeError as error:
+                # Raised when the GPU was initialised earlier in the process.
+                logger.warning("Could not enable memory growth on %s: %s", gpu, error)
+        device = f"GPU:0 ({getattr(gpus[0], 'name', gpus[0])})"
+        if mixed_precision:
+            policy = "mixed_float16"
+    else:
+        device = "CPU"
+        if mixed_precision:
+            logger.warning(
+                "Parameter 'mixed_precision' is true but no GPU is visible: using float32"
+            )
+    set_precision_policy(policy)
+    logger.info("Training device: %s, %d GPU(s), precision policy %s", device, len(gpus), policy)
+    return DeviceChoice(device=device, gpu_count=len(gpus), precision_policy=policy)
+
+
+def git_commit(project_path: Path) -> str | None:
+    """The checked-out commit (with ``-dirty`` for uncommitted changes), or None."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=project_path,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=project_path,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if status else commit

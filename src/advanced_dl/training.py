@@ -1,0 +1,136 @@
+"""Training loop pieces shared by the pipelines (no Kedro, Keras imported lazily)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def hold_then_decay(hold_epochs: int = 4, decay_rate: float = 0.1) -> Callable[[int, float], float]:
+    """Reference schedule: rate held for ``hold_epochs`` epochs, then x exp(-decay_rate) each."""
+    if hold_epochs < 0 or decay_rate < 0:
+        raise ValueError(
+            f"hold_epochs and decay_rate must be >= 0, got {hold_epochs} and {decay_rate}"
+        )
+
+    def schedule(epoch: int, learning_rate: float) -> float:
+        if epoch < hold_epochs:
+            return float(learning_rate)
+        return float(learning_rate * math.exp(-decay_rate))
+
+    return schedule
+
+
+@dataclass
+class TrainingResult:
+    """What a fit produced besides the (best-weights) model."""
+
+    history: dict[str, list[float]]  # per-epoch curves, Keras names (loss, val_loss, ...)
+    fit_seconds: float
+    epochs_trained: int
+    best_epoch: int | None = None  # 0-based epoch whose weights were kept
+    epoch_seconds: list[float] = field(default_factory=list)
+
+    def as_metrics(self) -> dict[str, Any]:
+        """Curves plus scalars, in the form ``MlflowMetricsJsonDataset`` logs."""
+        metrics: dict[str, Any] = {k: [float(v) for v in vals] for k, vals in self.history.items()}
+        metrics["epoch_wall_seconds"] = list(self.epoch_seconds)
+        metrics["fit_seconds"] = self.fit_seconds
+        metrics["epochs_trained"] = self.epochs_trained
+        if self.best_epoch is not None:
+            metrics["best_epoch"] = self.best_epoch
+        return metrics
+
+
+def _epoch_timer():
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        """Wall time of each epoch, validation included."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self._start = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return EpochTimer()
+
+
+def fit_model(
+    model: Any,
+    x: Any,
+    y: Any = None,
+    *,
+    validation_data: Any = None,
+    epochs: int,
+    batch_size: int | None,
+    hold_epochs: int = 4,
+    decay_rate: float = 0.1,
+    early_stopping_patience: int | None = None,
+    early_stopping_min_delta: float = 0.0,
+    restore_best_weights: bool = True,
+    monitor: str = "val_loss",
+    shuffle: bool = True,
+    verbose: int = 2,
+    callbacks: Sequence[Any] = (),
+    **fit_kwargs: Any,
+) -> TrainingResult:
+    """``model.fit`` with the reference schedule, optional early stopping and timing.
+
+    ``verbose=2`` prints one line per epoch with its metrics. With early
+    stopping, the weights of the best epoch by ``monitor`` are restored.
+    """
+    import keras
+
+    timer = _epoch_timer()
+    all_callbacks = [
+        keras.callbacks.LearningRateScheduler(hold_then_decay(hold_epochs, decay_rate))
+    ]
+    stopper = None
+    if early_stopping_patience is not None:
+        stopper = keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            min_delta=early_stopping_min_delta,
+            patience=early_stopping_patience,
+            restore_best_weights=restore_best_weights,
+            verbose=1 if verbose else 0,
+        )
+        all_callbacks.append(stopper)
+    all_callbacks.extend(callbacks)
+    all_callbacks.append(timer)
+
+    start = time.perf_counter()
+    history = model.fit(
+        x,
+        y,
+        validation_data=validation_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        verbose=verbose,
+        callbacks=all_callbacks,
+        **fit_kwargs,
+    )
+    fit_seconds = time.perf_counter() - start
+    curves = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    epochs_trained = len(timer.seconds)
+    best_epoch = None
+    if monitor in curves and curves[monitor]:
+        values = curves[monitor]
+        best_epoch = min(range(len(values)), key=values.__getitem__)
+    return TrainingResult(
+        history=curves,
+        fit_seconds=fit_seconds,
+        epochs_trained=epochs_trained,
+        best_epoch=best_epoch,
+        epoch_seconds=timer.seconds,
+    )

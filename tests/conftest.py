@@ -1,0 +1,117 @@
+"""Shared fixtures: a throw-away project copy to run ``kedro run`` in, and the data mirror."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def data_mirror() -> Path | None:
+    """The dataset mirror from ``$ADVANCED_DL_DATA_MIRROR`` (relative to the repo), if present."""
+    configured = os.environ.get("ADVANCED_DL_DATA_MIRROR")
+    if not configured:
+        return None
+    path = Path(configured)
+    if not path.is_absolute():
+        path = (REPO_ROOT / path).resolve()
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The real-data mirror; tests that need it are skipped where it is absent."""
+    path = data_mirror()
+    if path is None:
+        pytest.skip("ADVANCED_DL_DATA_MIRROR does not point at a dataset mirror directory")
+    return path
+
+
+@pytest.fixture
+def kedro_project(tmp_path: Path) -> Path:
+    """A copy of the project's config in a temporary folder, so runs write nowhere in the repo.
+
+    The package itself is the installed one; data, models and the MLflow
+    store (``mlflow.db``) are created inside the copy.
+    """
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    shutil.copy(REPO_ROOT / "pyproject.toml", project / "pyproject.toml")
+    shutil.copy(REPO_ROOT / ".telemetry", project / ".telemetry")
+    # kedro refuses a project without its source folder; the package imported is the installed one.
+    (project / "src").mkdir()
+    for layer in (
+        "01_raw",
+        "02_intermediate",
+        "03_primary",
+        "04_feature",
+        "05_model_input",
+        "06_models",
+        "07_model_output",
+        "08_reporting",
+    ):
+        (project / "data" / layer).mkdir(parents=True)
+    return project
+
+
+def run_kedro(project: Path, *args: str, timeout: float = 900, **env: str):
+    """Run ``kedro <args>`` in ``project`` with a local MLflow store; return the completed process.
+
+    Fails the test with kedro's output when the command exits non-zero.
+    """
+    environment = {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+        "MPLBACKEND": "Agg",
+        **env,
+    }
+    mirror_path = data_mirror()
+    if mirror_path is not None:
+        environment["ADVANCED_DL_DATA_MIRROR"] = str(mirror_path)
+    kedro = Path(sys.executable).parent / "kedro"
+    completed = subprocess.run(
+        [str(kedro), *args],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if completed.returncode != 0:
+        pytest.fail(
+            f"kedro {' '.join(args)} exited {completed.returncode}\n"
+            f"--- stdout ---\n{completed.stdout[-6000:]}\n"
+            f"--- stderr ---\n{completed.stderr[-12000:]}"
+        )
+    return completed
+
+
+def latest_run(project: Path, experiment: str):
+    """The newest MLflow run of ``experiment`` in the project's store.
+
+    Also points this process's MLflow at that store, so ``runs:/`` URIs resolve.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, f"no MLflow experiment named {experiment!r}"
+    runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"])
+    assert runs, f"experiment {experiment!r} has no runs"
+    return client, runs[0]

@@ -1,0 +1,62 @@
+"""``kedro run --pipeline mdn_synthetic``: MLflow run, reproducibility, served model, notebook."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+import pytest
+
+from tests.conftest import latest_run, run_kedro
+from tests.notebooks import execute_notebook, outputs_of_type
+
+TINY = (
+    "mdn_synthetic.data.n_samples=700,mdn_synthetic.data.train_size=600,"
+    "mdn_synthetic.training.epochs=3"
+)
+METRICS = ("test_ari", "test_nmi", "test_nll", "bayes_optimal_ari", "mean_error_max", "fit_seconds")
+
+
+@pytest.mark.slow
+def test_kedro_run_tracks_a_reproducible_run(kedro_project):
+    run_kedro(kedro_project, "run", "--pipeline", "mdn_synthetic", "--params", TINY)
+    client, first = latest_run(kedro_project, "mdn_synthetic")
+
+    for name in METRICS:
+        assert name in first.data.metrics, f"metric {name} missing"
+    curves = [m.value for m in client.get_metric_history(first.info.run_id, "val_loss")]
+    assert len(curves) == first.data.metrics["epochs_trained"] == 3
+    assert len(client.get_metric_history(first.info.run_id, "learning_rate")) == 3
+    params = first.data.params
+    assert params["mdn_synthetic.training.epochs"] == "3"
+    assert params["mdn_synthetic.model.min_scale"] == "0.05"
+    assert params["seed"] == "42"
+    assert first.data.tags["device"] == "CPU"
+    assert first.data.tags["tensorflow_version"].startswith("2.")
+    figures = {f.path for f in client.list_artifacts(first.info.run_id, "figures")}
+    assert figures == {
+        "figures/training_data.png",
+        "figures/test_predictions.png",
+        "figures/loss.png",
+    }
+
+    model = mlflow.pyfunc.load_model(f"runs:/{first.info.run_id}/model")
+    assert model.metadata.signature is not None
+    scored = model.predict(pd.DataFrame({"x1": [2.0, -2.0], "x2": [2.0, -2.0]}))
+    assert list(scored.columns[:5]) == [
+        "predicted_component",
+        "weight_0",
+        "weight_1",
+        "weight_2",
+        "weight_3",
+    ]
+    assert scored["predicted_component"].between(0, 3).all()
+
+    notebook = execute_notebook(kedro_project, "mdn_synthetic")
+    assert outputs_of_type(notebook, "image/png") == 3
+
+    # The same command twice gives the same metrics on the same machine.
+    run_kedro(kedro_project, "run", "--pipeline", "mdn_synthetic", "--params", TINY)
+    _, second = latest_run(kedro_project, "mdn_synthetic")
+    assert second.info.run_id != first.info.run_id
+    for name in METRICS[:-1]:
+        assert second.data.metrics[name] == first.data.metrics[name], name

@@ -1,0 +1,55 @@
+"""``NabSeriesDataset``: lazy, checksummed fetching of NAB series from a (fake) mirror."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from advanced_dl.data.acquisition import DataAcquisitionError
+from advanced_dl.io import NabSeriesDataset
+from advanced_dl.io.nab import UnknownSeriesError
+
+SERIES = "artificialWithAnomaly/tiny.csv"
+CSV = "timestamp,value\n2014-04-01 00:00:00,1.5\n2014-04-01 00:05:00,2.5\n"
+
+
+@pytest.fixture
+def fake_mirror(tmp_path, monkeypatch):
+    root = tmp_path / "mirror"
+    (root / "nab/labels").mkdir(parents=True)
+    (root / "nab/data/artificialWithAnomaly").mkdir(parents=True)
+    labels = {SERIES: [], "realKnownCause/nyc_taxi.csv": []}
+    (root / "nab/labels/combined_labels.json").write_text(json.dumps(labels))
+    (root / "nab/data" / SERIES).write_text(CSV)
+    monkeypatch.setenv("ADVANCED_DL_DATA_MIRROR", str(root))
+    return root
+
+
+def test_series_are_fetched_only_when_read(fake_mirror, tmp_path):
+    raw_dir = tmp_path / "01_raw"
+    digest = hashlib.sha256(CSV.encode()).hexdigest()
+    series = NabSeriesDataset(raw_dir=str(raw_dir), sha256={SERIES: digest}).load()
+    assert list(series) == [SERIES, "realKnownCause/nyc_taxi.csv"]
+    local = raw_dir / "nab/data" / SERIES
+    assert not local.exists()
+    frame = series[SERIES]()
+    assert local.read_text() == CSV
+    assert list(frame.columns) == ["timestamp", "value"] and frame["value"].tolist() == [
+        "1.5",
+        "2.5",
+    ]
+    with pytest.raises(UnknownSeriesError, match="close matches.*tiny.csv"):
+        series["artificialWithAnomaly/tiny.cvs"]
+
+
+def test_checksum_mismatch_is_refused(fake_mirror, tmp_path):
+    series = NabSeriesDataset(raw_dir=str(tmp_path / "01_raw"), sha256={SERIES: "0" * 64}).load()
+    with pytest.raises(DataAcquisitionError, match="Checksum mismatch"):
+        series[SERIES]()
+
+
+def test_raw_data_is_never_saved(tmp_path):
+    with pytest.raises(Exception, match="never written"):
+        NabSeriesDataset(raw_dir=str(tmp_path)).save({})
