@@ -1,0 +1,283 @@
+"""Benchmark: each pipeline with its defaults on the real data -> ``benchmarks/RESULTS.md``.
+
+    python -m advanced_dl.benchmark                     # all four pipelines, seed 42
+    python -m advanced_dl.benchmark --pipelines cora_gcn --planetoid-seeds 42,43,44,45,46
+
+Each run is a real ``kedro run`` in a child process, so its wall time and peak
+resident memory are measured from outside; the quality figures are read back
+from the run MLflow recorded. Run it from the project root with the data
+available (internet or ``ADVANCED_DL_DATA_MIRROR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Runs the command it is given and prints its wall time and peak RSS as JSON:
+# measured in a process of its own so RUSAGE_CHILDREN covers that one run only.
+_MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
+wall = time.perf_counter() - start
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"returncode": code, "wall_seconds": wall, "peak_rss_kb": peak_kb}))
+"""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A pipeline's target (from its issue) and the published figure it is compared with."""
+
+    quality: tuple[str, ...]  # metrics shown in the table
+    target: str
+    check: Callable[[dict[str, float], float], bool]  # (metrics, peak GB) -> met?
+    reference: str
+
+
+EXPECTATIONS: dict[str, Expectation] = {
+    "mdn_synthetic": Expectation(
+        quality=("test_ari", "bayes_optimal_ari", "test_nmi", "test_nll", "mean_error_max"),
+        target="test_ari >= bayes_optimal_ari - 0.02; mean_error_max <= 0.25",
+        check=lambda m, _: (
+            m["test_ari"] >= m["bayes_optimal_ari"] - 0.02 and m["mean_error_max"] <= 0.25
+        ),
+        reference="textbook listing: ARI 0.872 vs Bayes-optimal 0.963 (its own draw)",
+    ),
+    "nab_anomaly": Expectation(
+        quality=(
+            "nab_score_standard",
+            "nab_score_reward_low_fp",
+            "nab_score_reward_low_fn",
+            "windows_detected",
+            "windows_total",
+            "false_positive_detections",
+            "test_f1",
+        ),
+        target="window detected, 0 false positives, nab_score_standard >= 90",
+        check=lambda m, _: (
+            m["windows_detected"] == m["windows_total"]
+            and m["false_positive_detections"] == 0
+            and m["nab_score_standard"] >= 90
+        ),
+        reference="Numenta HTM about 93 on art_daily_jumpsup (same normalisation)",
+    ),
+    "imdb_transformer": Expectation(
+        quality=("test_accuracy", "test_loss", "test_roc_auc", "test_f1", "epoch_seconds"),
+        target="test_accuracy >= 0.87; peak memory < 3 GB",
+        check=lambda m, peak_gb: m["test_accuracy"] >= 0.87 and peak_gb < 3.0,
+        reference="keras-io 0.8745 (validated on test); textbook 0.816 test after 8 epochs",
+    ),
+    "cora_gcn": Expectation(
+        quality=(
+            "test_accuracy",
+            "test_macro_f1",
+            "val_accuracy",
+            "epochs_trained",
+            "epoch_time_ms",
+        ),
+        target="reference split test_accuracy >= 0.80; epoch_time_ms <= 20",
+        check=lambda m, _: m["test_accuracy"] >= 0.80 and m["epoch_time_ms"] <= 20,
+        reference="textbook listing 0.831 (seed 42); GCN paper 0.815 (Planetoid split)",
+    ),
+}
+
+
+@dataclass
+class RunResult:
+    pipeline: str
+    label: str
+    seed: int
+    wall_seconds: float
+    peak_rss_kb: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    run_id: str = ""
+
+    @property
+    def peak_gb(self) -> float:
+        return self.peak_rss_kb / 1024**2
+
+
+def machine_description() -> dict[str, str]:
+    """Cores, memory and CPU model of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+                break
+    except OSError:
+        pass
+    return {"cores": str(os.cpu_count()), "memory": memory, "cpu": cpu}
+
+
+def run_pipeline(
+    pipeline: str, seed: int, params: str, log_dir: Path, tracking_uri: str
+) -> RunResult:
+    """``kedro run --pipelines <pipeline>`` in a child process, measured; metrics from MLflow."""
+    from mlflow.tracking import MlflowClient
+
+    label = pipeline + (f" ({params})" if params else "")
+    all_params = ",".join(p for p in (f"seed={seed}", params) if p)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{pipeline}-seed{seed}{'-' + params.replace('=', '-') if params else ''}.log"
+    kedro = str(Path(sys.executable).parent / "kedro")
+    command = [kedro, "run", "--pipelines", pipeline, "--params", all_params]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "KEDRO_DISABLE_TELEMETRY": "1"}
+    print(f"[benchmark] {' '.join(command[1:])} (log: {log})", flush=True)
+    measured = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(log), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    outcome = json.loads(measured.stdout.strip().splitlines()[-1])
+    if outcome["returncode"] != 0:
+        raise RuntimeError(f"{' '.join(command)} failed; see {log}")
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(pipeline)
+    run = client.search_runs(
+        [experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1
+    )[0]
+    result = RunResult(
+        pipeline=pipeline,
+        label=label,
+        seed=seed,
+        wall_seconds=outcome["wall_seconds"],
+        peak_rss_kb=outcome["peak_rss_kb"],
+        metrics=dict(run.data.metrics),
+        run_id=run.info.run_id,
+    )
+    print(f"[benchmark] {label}: {json.dumps(_summary(result))}", flush=True)
+    return result
+
+
+def _summary(result: RunResult) -> dict[str, float]:
+    shown = EXPECTATIONS[result.pipeline].quality + ("fit_seconds",)
+    summary = {name: result.metrics[name] for name in shown if name in result.metrics}
+    summary.update(wall_seconds=result.wall_seconds, peak_rss_gb=result.peak_gb)
+    return summary
+
+
+def _format(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
+
+
+def render(
+    results: list[RunResult], planetoid: list[RunResult], seed: int, started: dt.datetime
+) -> str:
+    """The Markdown of ``benchmarks/RESULTS.md``."""
+    machine = machine_description()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {started:%Y-%m-%d %H:%M} UTC by `python -m advanced_dl.benchmark` "
+        f"on {machine['cores']} cores, {machine['memory']} RAM, {machine['cpu']}; "
+        f"seed {seed}; defaults of `conf/base`; data from "
+        f"`{os.environ.get('ADVANCED_DL_DATA_MIRROR') or 'the canonical sources'}`.",
+        "Wall time is the whole `kedro run` (start-up, data, training, tracking); "
+        "peak memory is the run's peak resident set size. Figures are as measured, "
+        "not rounded up.",
+        "",
+        "| pipeline | quality (test) | fit_seconds | wall time (s) | peak memory (GB) "
+        "| target | met | published reference |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for result in results:
+        expectation = EXPECTATIONS[result.pipeline]
+        quality = ", ".join(
+            f"{name} {_format(result.metrics[name])}"
+            for name in expectation.quality
+            if name in result.metrics
+        )
+        try:
+            met = "yes" if expectation.check(result.metrics, result.peak_gb) else "**no**"
+        except KeyError as missing:
+            met = f"**no** (metric {missing} missing)"
+        lines.append(
+            f"| {result.label} | {quality} | {result.metrics.get('fit_seconds', float('nan')):.1f} "
+            f"| {result.wall_seconds:.1f} | {result.peak_gb:.2f} | {expectation.target} | {met} "
+            f"| {expectation.reference} |"
+        )
+    if planetoid:
+        accuracies = [r.metrics["test_accuracy"] for r in planetoid]
+        mean = statistics.fmean(accuracies)
+        seeds = ", ".join(str(r.seed) for r in planetoid)
+        per_seed = ", ".join(f"{a:.4f}" for a in accuracies)
+        epoch_ms = statistics.fmean(r.metrics.get("epoch_time_ms", float("nan")) for r in planetoid)
+        lines += [
+            "",
+            f"cora_gcn on the Planetoid split, seeds {seeds}: test_accuracy {per_seed}; "
+            f"mean {mean:.4f} (target >= 0.81: {'met' if mean >= 0.81 else '**not met**'}; "
+            f"GCN paper 0.815); mean epoch_time_ms {epoch_ms:.1f}.",
+        ]
+    lines += [
+        "",
+        "Run ids (MLflow): "
+        + ", ".join(f"{r.label} seed {r.seed}: `{r.run_id}`" for r in results + planetoid),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pipelines", default=",".join(EXPECTATIONS), help="comma-separated")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--planetoid-seeds",
+        default="42,43,44,45,46",
+        help="seeds for cora_gcn on the Planetoid split (empty: skip)",
+    )
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/RESULTS.md"))
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
+        help="MLflow store the runs go to (default: the project's)",
+    )
+    parser.add_argument("--log-dir", type=Path, default=Path("benchmarks/runs"))
+    args = parser.parse_args(argv)
+
+    started = dt.datetime.now(dt.UTC)
+    names = [n for n in args.pipelines.split(",") if n]
+    unknown = sorted(set(names) - set(EXPECTATIONS))
+    if unknown:
+        parser.error(f"unknown pipelines {unknown}; expected some of {sorted(EXPECTATIONS)}")
+    results = [run_pipeline(name, args.seed, "", args.log_dir, args.tracking_uri) for name in names]
+    planetoid = []
+    if "cora_gcn" in names and args.planetoid_seeds:
+        planetoid = [
+            run_pipeline(
+                "cora_gcn", int(s), "cora_gcn.split=planetoid", args.log_dir, args.tracking_uri
+            )
+            for s in args.planetoid_seeds.split(",")
+        ]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render(results, planetoid, args.seed, started))
+    print(f"[benchmark] wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
