@@ -50,3 +50,28 @@ def test_fit_model_records_curves_and_restores_best_weights():
     metrics = result.as_metrics()
     assert metrics["epochs_trained"] == result.epochs_trained
     assert metrics["best_epoch"] == result.history["val_loss"].index(best)
+
+
+def test_best_epoch_is_the_one_early_stopping_restores():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x = np.linspace(-1, 1, 64, dtype="float32")[:, None]
+    y = 3 * x + 1
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    # No epoch improves on the first by min_delta=100: Keras keeps epoch 0.
+    result = fit_model(
+        model,
+        x,
+        y,
+        validation_data=(x, y),
+        epochs=4,
+        batch_size=16,
+        verbose=0,
+        early_stopping_patience=2,
+        early_stopping_min_delta=100.0,
+    )
+    assert result.best_epoch == 0
+    assert min(result.history["val_loss"]) < result.history["val_loss"][0]
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(result.history["val_loss"][0], rel=1e-4)

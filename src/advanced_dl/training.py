@@ -31,7 +31,7 @@ class TrainingResult:
     history: dict[str, list[float]]  # per-epoch curves, Keras names (loss, val_loss, ...)
     fit_seconds: float
     epochs_trained: int
-    best_epoch: int | None = None  # 0-based epoch whose weights were kept
+    best_epoch: int | None = None  # 0-based epoch whose weights were kept (restored)
     epoch_seconds: list[float] = field(default_factory=list)
 
     def as_metrics(self) -> dict[str, Any]:
@@ -124,7 +124,11 @@ def fit_model(
     curves = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     epochs_trained = len(timer.seconds)
     best_epoch = None
-    if monitor in curves and curves[monitor]:
+    if stopper is not None and restore_best_weights:
+        # Keras counts an epoch as best only when it beats the best by min_delta,
+        # so the restored epoch can precede the lowest value of ``monitor``.
+        best_epoch = int(stopper.best_epoch)
+    elif monitor in curves and curves[monitor]:
         values = curves[monitor]
         best_epoch = min(range(len(values)), key=values.__getitem__)
     return TrainingResult(

@@ -1,0 +1,215 @@
+"""One-block transformer text classifier (ALGORITHMS.md section 3).
+
+Token ids (``int32``, shape ``(batch, sequence_length)``, 0 = padding) ->
+token embedding + learned position embedding -> one transformer block
+(multi-head self-attention and a small feed-forward network, each with a
+residual connection and layer normalisation) -> global average pooling ->
+Dropout -> Dense(relu) -> Dropout -> Dense(softmax).
+
+The custom layers implement ``get_config`` and ``build`` and are registered
+with Keras, so a model saved as ``.keras`` reloads without ``custom_objects``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+EMBEDDING_LAYER_NAME = "token_and_position_embedding"
+TRANSFORMER_BLOCK_NAME = "transformer_block"
+
+
+@keras.saving.register_keras_serializable(package="advanced_dl")
+class TokenAndPositionEmbedding(layers.Layer):
+    """Sum of a token embedding and a learned embedding of the position.
+
+    Input ``(batch, sequence_length)`` token ids; output
+    ``(batch, sequence_length, embedding_dim)`` floats.
+    """
+
+    def __init__(self, sequence_length: int, vocabulary_size: int, embedding_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.sequence_length = int(sequence_length)
+        self.vocabulary_size = int(vocabulary_size)
+        self.embedding_dim = int(embedding_dim)
+        self.token_embedding = layers.Embedding(
+            self.vocabulary_size, self.embedding_dim, name="token_embedding"
+        )
+        self.position_embedding = layers.Embedding(
+            self.sequence_length, self.embedding_dim, name="position_embedding"
+        )
+
+    def build(self, input_shape: tuple) -> None:
+        self.token_embedding.build(input_shape)
+        self.position_embedding.build((self.sequence_length,))
+        self.built = True
+
+    def call(self, token_ids: Any) -> Any:
+        positions = ops.arange(0, ops.shape(token_ids)[-1], dtype="int32")
+        return self.token_embedding(token_ids) + self.position_embedding(positions)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape, self.embedding_dim)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "sequence_length": self.sequence_length,
+                "vocabulary_size": self.vocabulary_size,
+                "embedding_dim": self.embedding_dim,
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="advanced_dl")
+class TransformerBlock(layers.Layer):
+    """Self-attention and feed-forward sub-layers, each followed by dropout,
+    a residual connection and layer normalisation (post-norm, as the reference).
+
+    Input and output ``(batch, sequence_length, embedding_dim)``. With
+    ``return_attention_scores=True`` the call also returns the attention
+    weights, shape ``(batch, num_heads, sequence_length, sequence_length)``.
+    """
+
+    def __init__(
+        self,
+        embedding_dim: int,
+        num_heads: int,
+        key_dim: int,
+        feed_forward_dim: int,
+        *,
+        dropout_rate: float = 0.1,
+        layer_norm_epsilon: float = 1e-6,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.embedding_dim = int(embedding_dim)
+        self.num_heads = int(num_heads)
+        self.key_dim = int(key_dim)
+        self.feed_forward_dim = int(feed_forward_dim)
+        self.dropout_rate = float(dropout_rate)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.attention = layers.MultiHeadAttention(
+            num_heads=self.num_heads, key_dim=self.key_dim, name="attention"
+        )
+        self.feed_forward_hidden = layers.Dense(
+            self.feed_forward_dim, activation="relu", name="feed_forward_hidden"
+        )
+        self.feed_forward_output = layers.Dense(self.embedding_dim, name="feed_forward_output")
+        self.attention_norm = layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, name="attention_norm"
+        )
+        self.feed_forward_norm = layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, name="feed_forward_norm"
+        )
+        self.attention_dropout = layers.Dropout(self.dropout_rate)
+        self.feed_forward_dropout = layers.Dropout(self.dropout_rate)
+
+    def build(self, input_shape: tuple) -> None:
+        self.attention.build(input_shape, input_shape)
+        self.attention_norm.build(input_shape)
+        self.feed_forward_hidden.build(input_shape)
+        self.feed_forward_output.build((*input_shape[:-1], self.feed_forward_dim))
+        self.feed_forward_norm.build(input_shape)
+        self.built = True
+
+    def call(
+        self, inputs: Any, training: bool | None = None, return_attention_scores: bool = False
+    ) -> Any:
+        attended, scores = self.attention(
+            inputs, inputs, training=training, return_attention_scores=True
+        )
+        attended = self.attention_dropout(attended, training=training)
+        hidden = self.attention_norm(inputs + attended)
+        transformed = self.feed_forward_output(self.feed_forward_hidden(hidden))
+        transformed = self.feed_forward_dropout(transformed, training=training)
+        output = self.feed_forward_norm(hidden + transformed)
+        if return_attention_scores:
+            return output, scores
+        return output
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "embedding_dim": self.embedding_dim,
+                "num_heads": self.num_heads,
+                "key_dim": self.key_dim,
+                "feed_forward_dim": self.feed_forward_dim,
+                "dropout_rate": self.dropout_rate,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+            }
+        )
+        return config
+
+
+def build_transformer_classifier(
+    *,
+    vocabulary_size: int = 20_000,
+    sequence_length: int = 200,
+    embedding_dim: int = 32,
+    num_heads: int = 2,
+    key_dim: int = 32,
+    feed_forward_dim: int = 32,
+    dropout_rate: float = 0.1,
+    dense_units: int = 20,
+    num_classes: int = 2,
+    layer_norm_epsilon: float = 1e-6,
+    learning_rate: float = 1e-3,
+) -> keras.Model:
+    """The reference classifier, compiled with Adam and sparse categorical cross-entropy.
+
+    Input ``(batch, sequence_length)`` int32 token ids; output
+    ``(batch, num_classes)`` class probabilities.
+    """
+    token_ids = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
+    embedded = TokenAndPositionEmbedding(
+        sequence_length, vocabulary_size, embedding_dim, name=EMBEDDING_LAYER_NAME
+    )(token_ids)
+    encoded = TransformerBlock(
+        embedding_dim,
+        num_heads,
+        key_dim,
+        feed_forward_dim,
+        dropout_rate=dropout_rate,
+        layer_norm_epsilon=layer_norm_epsilon,
+        name=TRANSFORMER_BLOCK_NAME,
+    )(embedded)
+    pooled = layers.GlobalAveragePooling1D(name="average_pool")(encoded)
+    hidden = layers.Dropout(dropout_rate, name="pool_dropout")(pooled)
+    hidden = layers.Dense(dense_units, activation="relu", name="hidden")(hidden)
+    hidden = layers.Dropout(dropout_rate, name="hidden_dropout")(hidden)
+    probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(hidden)
+    model = keras.Model(token_ids, probabilities, name="transformer_classifier")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def attention_weights(model: keras.Model, token_ids: np.ndarray) -> np.ndarray:
+    """Attention weights of the model's transformer block for a batch of reviews.
+
+    Args:
+        model: a classifier from :func:`build_transformer_classifier` (or reloaded).
+        token_ids: ``(batch, sequence_length)`` int token ids.
+
+    Returns:
+        ``(batch, num_heads, sequence_length, sequence_length)`` float array; row
+        ``i`` of a head is how position ``i`` spreads its attention (sums to 1).
+    """
+    embedding = model.get_layer(EMBEDDING_LAYER_NAME)
+    block = model.get_layer(TRANSFORMER_BLOCK_NAME)
+    tokens = ops.convert_to_tensor(np.asarray(token_ids, dtype="int32"))
+    _, scores = block(embedding(tokens), training=False, return_attention_scores=True)
+    return np.asarray(ops.convert_to_numpy(scores))

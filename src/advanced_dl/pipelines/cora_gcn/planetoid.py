@@ -1,0 +1,246 @@
+"""Read the Planetoid split of Cora (``ind.cora.*``, Yang et al. 2016) safely.
+
+The Planetoid files are Python pickles, and unpickling can run arbitrary
+code. Each file's SHA-256 is therefore checked against the value pinned here
+BEFORE it is opened as a pickle, and a mismatch is refused. As a second line
+of defence the unpickler only resolves the few classes these files contain
+(NumPy arrays, SciPy CSR matrices, ``defaultdict`` and ``list``).
+
+Layout of the files (as the GCN paper's code reads them): ``x``/``y`` are
+the 140 training nodes (nodes 0..139), ``allx``/``ally`` all the nodes that
+are not test nodes (0..1707, the first 140 being the training ones), ``tx``/``ty``
+the 1000 test nodes, whose node indices are listed, in the same order, in
+``test.index``; ``graph`` maps each node index to its neighbours. Validation
+is the 500 nodes after the training ones (140..639).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+logger = logging.getLogger(__name__)
+
+PLANETOID_FILES = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
+
+#: SHA-256 of the canonical ``ind.cora.*`` files (kimiyoung/planetoid, data/).
+PLANETOID_CORA_SHA256: Mapping[str, str] = {
+    "x": "23cfa55d91c6f624233f5eb7b6e3f141f1bd2b2ae39608a63cf5d084bb27baab",
+    "y": "94465c14eb53e04ca262198dcbb2521ee8af60fb3f3d546cd6ca24a511b0e7d1",
+    "tx": "b9afbaa4a400df991f6f02ef677e1e44da55ffc04801fd02f9e673987829226a",
+    "ty": "41f5ac76596a1699cc33f53084a2419e92961c42bb75f36fc38e616d348532ad",
+    "allx": "9419ba2f26f5c35243db64aba110e0f35a04851609e0dc5433450676ca6b8543",
+    "ally": "2b998f5cc7fedc86e7f97ca2498f47a1ffc1462c29e2d578b23bf3f62b6e7d71",
+    "graph": "58f13302f39dde8852dad6fe6d15b89b077b6d7f837626bce671ef80344b383d",
+    "test.index": "297ce89af2b51a6a194181c7dbe1796c6a1cf9cd9349a88383b1b1e227867875",
+}
+
+
+class PlanetoidFileError(ValueError):
+    """A Planetoid file is not what the project expects (checksum, type or shape)."""
+
+
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    import codecs
+
+    from numpy._core import multiarray
+
+    return {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        # Python 2 era pickles name numpy.core; NumPy 2 moved it to numpy._core.
+        ("numpy.core.multiarray", "_reconstruct"): multiarray._reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): multiarray._reconstruct,
+        ("scipy.sparse.csr", "csr_matrix"): sp.csr_matrix,
+        ("scipy.sparse._csr", "csr_matrix"): sp.csr_matrix,
+        ("collections", "defaultdict"): collections.defaultdict,
+        ("__builtin__", "list"): list,
+        ("builtins", "list"): list,
+        # How Python 3 writes bytes in a protocol-2 pickle (a pure text -> bytes codec call).
+        ("_codecs", "encode"): codecs.encode,
+    }
+
+
+class _PlanetoidUnpickler(pickle.Unpickler):
+    """Resolves only the classes the Planetoid files are made of."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = _allowed_globals()
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(
+                f"{module}.{name} is not allowed in a Planetoid file (allowed: "
+                f"{sorted(f'{m}.{n}' for m, n in allowed)})"
+            )
+        return allowed[(module, name)]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | Path, expected: str) -> None:
+    """Raise :class:`PlanetoidFileError` unless ``path`` hashes to ``expected``."""
+    actual = file_sha256(path)
+    if actual != expected.lower():
+        raise PlanetoidFileError(
+            f"Refusing to unpickle {path}: its SHA-256 is {actual}, the pinned value is "
+            f"{expected}. The file is not the canonical Planetoid file (corrupted download "
+            "or tampered mirror); delete it so it is fetched again."
+        )
+
+
+def _read_pickle(path: Path, expected_sha256: str) -> Any:
+    verify_sha256(path, expected_sha256)
+    with path.open("rb") as stream:
+        return _PlanetoidUnpickler(stream, encoding="latin1").load()
+
+
+def _sparse_features(value: Any, path: Path) -> sp.csr_matrix:
+    if not (sp.issparse(value) or isinstance(value, np.ndarray)) or value.ndim != 2:
+        raise PlanetoidFileError(f"{path} must hold a 2-D feature matrix, got {type(value)}")
+    return sp.csr_matrix(value, dtype=np.float32)
+
+
+def _one_hot(value: Any, path: Path) -> np.ndarray:
+    if not isinstance(value, np.ndarray) or value.ndim != 2:
+        raise PlanetoidFileError(f"{path} must hold a 2-D one-hot label array, got {type(value)}")
+    return value
+
+
+def load_planetoid(
+    paths: Mapping[str, str | Path],
+    sha256: Mapping[str, str] = PLANETOID_CORA_SHA256,
+    val_size: int = 500,
+) -> dict[str, Any]:
+    """Read the eight Planetoid files of one dataset after verifying their checksums.
+
+    Args:
+        paths: local path of each file, keyed by the names in :data:`PLANETOID_FILES`.
+        sha256: expected SHA-256 per file (defaults to the pinned Cora values;
+            tests pass the hashes of their own small files).
+        val_size: number of validation nodes after the training ones (500).
+
+    Returns:
+        dict with ``features`` (n_nodes, n_features) float32 CSR, ``labels``
+        (n_nodes,) int64 class index (-1 for a node without a label),
+        ``adjacency`` (n_nodes, n_nodes) float32 CSR, symmetric, 0/1, no
+        self-loops, and ``train_index``, ``val_index``, ``test_index`` (int64).
+
+    Raises:
+        PlanetoidFileError: a missing file, a checksum mismatch (before any
+            unpickling), or files whose sizes disagree.
+    """
+    missing = [name for name in PLANETOID_FILES if name not in paths]
+    if missing:
+        raise PlanetoidFileError(f"Planetoid files missing: {missing}")
+    unpinned = [name for name in PLANETOID_FILES if not sha256.get(name)]
+    if unpinned:
+        raise PlanetoidFileError(f"No pinned SHA-256 for Planetoid files {unpinned}")
+    files = {name: Path(paths[name]) for name in PLANETOID_FILES}
+    # Check every checksum first: nothing is unpickled unless all files match.
+    for name in PLANETOID_FILES:
+        verify_sha256(files[name], sha256[name])
+
+    x = _sparse_features(_read_pickle(files["x"], sha256["x"]), files["x"])
+    y = _one_hot(_read_pickle(files["y"], sha256["y"]), files["y"])
+    tx = _sparse_features(_read_pickle(files["tx"], sha256["tx"]), files["tx"])
+    ty = _one_hot(_read_pickle(files["ty"], sha256["ty"]), files["ty"])
+    allx = _sparse_features(_read_pickle(files["allx"], sha256["allx"]), files["allx"])
+    ally = _one_hot(_read_pickle(files["ally"], sha256["ally"]), files["ally"])
+    graph = _read_pickle(files["graph"], sha256["graph"])
+    if not isinstance(graph, dict):
+        raise PlanetoidFileError(f"{files['graph']} must hold a dict of adjacency lists")
+    test_text = files["test.index"].read_text()
+    try:
+        test_order = np.array([int(line) for line in test_text.split()], dtype=np.int64)
+    except ValueError as error:
+        raise PlanetoidFileError(f"{files['test.index']} must list integers: {error}") from error
+
+    n_train, n_known, n_test = x.shape[0], allx.shape[0], tx.shape[0]
+    checks = [
+        (y.shape[0] == n_train, f"{files['y']} has {y.shape[0]} rows, x has {n_train}"),
+        (ally.shape[0] == n_known, f"{files['ally']} has {ally.shape[0]} rows, allx {n_known}"),
+        (ty.shape[0] == n_test, f"{files['ty']} has {ty.shape[0]} rows, tx has {n_test}"),
+        (
+            test_order.size == n_test,
+            f"{files['test.index']} lists {test_order.size} nodes, tx has {n_test} rows",
+        ),
+        (
+            x.shape[1] == allx.shape[1] == tx.shape[1],
+            f"feature widths differ: x {x.shape[1]}, allx {allx.shape[1]}, tx {tx.shape[1]}",
+        ),
+        (
+            y.shape[1] == ally.shape[1] == ty.shape[1],
+            f"label widths differ: y {y.shape[1]}, ally {ally.shape[1]}, ty {ty.shape[1]}",
+        ),
+        (
+            n_train + val_size <= n_known,
+            f"{n_train} training + {val_size} validation nodes exceed the {n_known} non-test nodes",
+        ),
+        (np.unique(test_order).size == n_test, f"{files['test.index']} repeats node indices"),
+        (bool((test_order >= n_known).all()), f"{files['test.index']} lists nodes below {n_known}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise PlanetoidFileError(message)
+
+    # Node indices: 0..n_known-1 are allx's rows; test node test_order[i] is tx's row i.
+    # Indices in between that name no test node (isolated in Citeseer) get empty rows.
+    n_nodes = max(n_known + n_test, int(test_order.max()) + 1, max(graph, default=-1) + 1)
+    features = sp.lil_matrix((n_nodes, x.shape[1]), dtype=np.float32)
+    features[:n_known] = allx
+    features[test_order] = tx
+    labels = np.full(n_nodes, -1, dtype=np.int64)
+    labelled = ally.sum(axis=1) > 0
+    labels[:n_known][labelled] = ally.argmax(axis=1)[labelled]
+    labelled_test = ty.sum(axis=1) > 0
+    labels[test_order[labelled_test]] = ty.argmax(axis=1)[labelled_test]
+
+    rows, cols = [], []
+    for node, neighbours in graph.items():
+        for neighbour in neighbours:
+            rows.append(int(node))
+            cols.append(int(neighbour))
+    rows_array, cols_array = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    if rows_array.size and (
+        max(rows_array.max(), cols_array.max()) >= n_nodes
+        or min(rows_array.min(), cols_array.min()) < 0
+    ):
+        raise PlanetoidFileError(f"{files['graph']} names nodes outside 0..{n_nodes - 1}")
+    self_loops = rows_array == cols_array
+    adjacency = sp.coo_matrix(
+        (
+            np.ones(int((~self_loops).sum()), dtype=np.float32),
+            (rows_array[~self_loops], cols_array[~self_loops]),
+        ),
+        shape=(n_nodes, n_nodes),
+    ).tocsr()
+    adjacency = ((adjacency + adjacency.T) > 0).astype(np.float32).tocsr()
+    logger.info(
+        "Planetoid: %d nodes, %d undirected edges (%d self-loops dropped), %d features",
+        n_nodes,
+        adjacency.nnz // 2,
+        int(self_loops.sum()),
+        features.shape[1],
+    )
+    return {
+        "features": features.tocsr(),
+        "labels": labels,
+        "adjacency": adjacency,
+        "train_index": np.arange(n_train, dtype=np.int64),
+        "val_index": np.arange(n_train, n_train + val_size, dtype=np.int64),
+        "test_index": np.sort(test_order),
+    }

@@ -1,0 +1,86 @@
+"""The served Cora GCN: node indices in, class probabilities and predicted class out.
+
+A GCN is transductive: it classifies the nodes of the graph it was trained
+on, and every prediction uses the whole graph. The node features and the
+graph filter A_hat therefore travel with the model (as SciPy CSR matrices);
+a request names nodes by index (0..N-1, in the order of ``cora.content`` for
+the reference split, of the Planetoid files for the Planetoid split).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from advanced_dl.serving import KerasPyfuncModel, ServingInputError
+
+NODE_COLUMN = "node"
+
+
+class CoraGcnServingModel(KerasPyfuncModel):
+    """Class probabilities of graph nodes.
+
+    Input: a DataFrame with an integer column ``node``. Output, one row per
+    input row: ``node``, ``paper_id``, ``probability_<class>`` for every class
+    and ``predicted_class``.
+    """
+
+    def __init__(
+        self,
+        keras_model: Any,
+        features: Any,
+        graph_filter: Any,
+        class_names: list[str],
+        node_ids: list[str],
+    ) -> None:
+        super().__init__(keras_model, pd.DataFrame({NODE_COLUMN: [0, 1, 2]}))
+        self.features = features.tocsr()
+        self.graph_filter = graph_filter.tocsr()
+        self.class_names = list(class_names)
+        self.node_ids = list(node_ids)
+        self._probabilities: np.ndarray | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_probabilities"] = None
+        return state
+
+    @property
+    def n_nodes(self) -> int:
+        return self.features.shape[0]
+
+    def all_probabilities(self) -> np.ndarray:
+        """(N, C) class probabilities of every node, computed once on the whole graph."""
+        if self._probabilities is None:
+            from advanced_dl.models.gcn import to_sparse_tensor
+
+            inputs = [to_sparse_tensor(self.features), to_sparse_tensor(self.graph_filter)]
+            self._probabilities = np.asarray(self.keras_model(inputs, training=False))
+        return self._probabilities
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if NODE_COLUMN not in frame.columns:
+            raise ServingInputError(
+                f"Input needs an integer column {NODE_COLUMN!r} of node indices "
+                f"(0..{self.n_nodes - 1}); got columns {list(frame.columns)}"
+            )
+        values = frame[NODE_COLUMN]
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = values[numeric.isna() | (numeric != np.round(numeric))]
+        out_of_range = values[(numeric < 0) | (numeric >= self.n_nodes)]
+        if len(bad) or len(out_of_range):
+            shown = pd.concat([bad, out_of_range]).drop_duplicates().head(10).tolist()
+            raise ServingInputError(
+                f"Column {NODE_COLUMN!r} must hold node indices 0..{self.n_nodes - 1}; "
+                f"invalid values: {shown}"
+            )
+        nodes = numeric.to_numpy(dtype=np.int64)
+        probabilities = self.all_probabilities()[nodes]
+        result = pd.DataFrame({NODE_COLUMN: nodes})
+        result["paper_id"] = [self.node_ids[n] for n in nodes]
+        for k, name in enumerate(self.class_names):
+            result[f"probability_{name}"] = probabilities[:, k].astype(np.float64)
+        result["predicted_class"] = [self.class_names[k] for k in probabilities.argmax(axis=1)]
+        return result

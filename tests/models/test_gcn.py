@@ -1,0 +1,98 @@
+"""GCN layers under Keras 3: the mask fix, sparse dropout, and .keras round trips."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import tensorflow as tf
+from spektral.layers import GCNConv as SpektralGCNConv
+
+from advanced_dl.models.gcn import (
+    GCNConv,
+    SparseDropout,
+    build_gcn,
+    hidden_activations_model,
+    to_sparse_tensor,
+)
+
+N_NODES, N_FEATURES, N_CLASSES = 5, 4, 3
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    rng = np.random.default_rng(0)
+    features = sp.csr_matrix((rng.random((N_NODES, N_FEATURES)) < 0.5).astype(np.float32))
+    adjacency = sp.csr_matrix(
+        np.array(
+            [[0, 1, 0, 0, 1], [1, 0, 1, 0, 0], [0, 1, 0, 1, 0], [0, 0, 1, 0, 0], [1, 0, 0, 0, 0]],
+            dtype=np.float32,
+        )
+    )
+    return features, GCNConv.preprocess(adjacency)
+
+
+def test_spektral_layer_needs_the_mask_fix_and_ours_computes_a_hat_x_w(inputs):
+    features, graph_filter = inputs
+    x, a = tf.constant(features.toarray()), to_sparse_tensor(graph_filter)
+    with pytest.raises(ValueError):  # Keras 3 passes mask=[None, None]
+        SpektralGCNConv(2, use_bias=False)([x, a])
+    layer = GCNConv(2, use_bias=False)
+    output = np.asarray(layer([x, a]))
+    expected = graph_filter.toarray() @ features.toarray() @ np.asarray(layer.kernel)
+    np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_dropout_drops_stored_values_only_and_scales_the_rest():
+    keras.utils.set_random_seed(0)
+    values = np.ones(4000, dtype=np.float32)
+    indices = np.stack([np.arange(4000) // 40, np.arange(4000) % 40], axis=1)
+    sparse = tf.SparseTensor(indices, values, dense_shape=(100, 40))
+    dropped = SparseDropout(0.5)(sparse, training=True)
+    kept = np.asarray(dropped.values)
+    assert isinstance(dropped, tf.SparseTensor)
+    assert set(np.unique(kept)) <= {0.0, 2.0}
+    assert 0.45 < (kept == 0).mean() < 0.55
+    assert SparseDropout(0.5)(sparse, training=False) is sparse
+    dense = np.asarray(SparseDropout(0.5)(tf.ones((100, 40)), training=True))
+    assert set(np.unique(dense)) <= {0.0, 2.0}
+
+
+def test_layer_config_round_trip():
+    layer = GCNConv(
+        7,
+        activation="softmax",
+        use_bias=False,
+        kernel_regularizer=keras.regularizers.l2(5e-4),
+        name="conv",
+    )
+    config = keras.saving.serialize_keras_object(layer)
+    assert config["registered_name"] == "advanced_dl>GCNConv"
+    clone = keras.saving.deserialize_keras_object(config)
+    assert isinstance(clone, GCNConv)
+    assert clone.channels == 7 and clone.use_bias is False
+    assert clone.kernel_regularizer.get_config()["l2"] == pytest.approx(5e-4)
+
+
+def test_model_saves_and_reloads_with_the_same_predictions(inputs, tmp_path):
+    features, graph_filter = inputs
+    keras.utils.set_random_seed(1)
+    model = build_gcn(N_NODES, N_FEATURES, N_CLASSES, hidden_units=4)
+    model_inputs = [to_sparse_tensor(features), to_sparse_tensor(graph_filter)]
+    probabilities = np.asarray(model(model_inputs, training=False))
+    assert probabilities.shape == (N_NODES, N_CLASSES)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert len(model.losses) == 1  # the L2 penalty of the first layer only
+
+    model.optimizer.build(model.trainable_variables)  # as after training
+    path = tmp_path / "gcn.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert isinstance(reloaded.get_layer("gcn_hidden"), GCNConv)
+    assert isinstance(reloaded.get_layer("input_dropout"), SparseDropout)
+    np.testing.assert_allclose(
+        np.asarray(reloaded(model_inputs, training=False)), probabilities, rtol=1e-6
+    )
+    hidden = np.asarray(hidden_activations_model(reloaded)(model_inputs, training=False))
+    assert hidden.shape == (N_NODES, 4) and (hidden >= 0).all()

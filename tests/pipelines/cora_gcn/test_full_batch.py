@@ -1,0 +1,97 @@
+"""The compiled full-batch training loop: schedule, early stopping, restored weights."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from advanced_dl.models.gcn import GCNConv, build_gcn, to_sparse_tensor
+from advanced_dl.pipelines.cora_gcn.full_batch import EarlyStoppingConfig, train_full_batch
+
+N_NODES, N_FEATURES, N_CLASSES = 30, 6, 3
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(0)
+    classes = np.arange(N_NODES) % N_CLASSES
+    features = (rng.random((N_NODES, N_FEATURES)) < 0.3).astype(np.float32)
+    features[np.arange(N_NODES), classes] = 1.0
+    adjacency = sp.random(N_NODES, N_NODES, density=0.1, random_state=1, format="csr")
+    adjacency = ((adjacency + adjacency.T) > 0).astype(np.float32).tolil()
+    adjacency.setdiag(0)
+    graph_filter = GCNConv.preprocess(adjacency.tocsr())
+    labels = np.eye(N_CLASSES, dtype=np.float32)[classes]
+    train = np.arange(N_NODES) < 12
+    val = ~train
+    return (
+        to_sparse_tensor(sp.csr_matrix(features)),
+        to_sparse_tensor(graph_filter),
+        labels,
+        train,
+        val,
+    )
+
+
+def _model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return build_gcn(N_NODES, N_FEATURES, N_CLASSES, hidden_units=4, learning_rate=0.05)
+
+
+def test_constant_rate_or_hold_then_decay_and_every_epoch_timed(problem):
+    x, a, labels, train, val = problem
+    result = train_full_batch(
+        _model(),
+        x,
+        a,
+        labels,
+        train_mask=train,
+        val_mask=val,
+        epochs=6,
+        early_stopping=EarlyStoppingConfig(patience=None),
+        hold_epochs=2,
+        decay_rate=0.1,
+    )
+    assert result.epochs_trained == 6 == len(result.epoch_seconds)
+    expected = [0.05, 0.05] + [0.05 * math.exp(-0.1 * k) for k in range(1, 5)]
+    np.testing.assert_allclose(result.history["learning_rate"], expected, rtol=1e-5)
+    assert result.compile_seconds > 0 and result.fit_seconds >= sum(result.epoch_seconds)
+    constant = train_full_batch(
+        _model(),
+        x,
+        a,
+        labels,
+        train_mask=train,
+        val_mask=val,
+        epochs=3,
+        early_stopping=EarlyStoppingConfig(patience=None),
+    )
+    assert constant.history["learning_rate"] == pytest.approx([0.05] * 3)
+
+
+def test_early_stopping_restores_the_best_validation_loss_weights(problem):
+    x, a, labels, train, val = problem
+    model = _model()
+    result = train_full_batch(
+        model,
+        x,
+        a,
+        labels,
+        train_mask=train,
+        val_mask=val,
+        epochs=300,
+        early_stopping=EarlyStoppingConfig(patience=3),
+    )
+    val_losses = result.history["val_loss"]
+    assert result.epochs_trained < 300
+    assert result.best_epoch == int(np.argmin(val_losses))
+    assert result.epochs_trained == result.best_epoch + 1 + 3
+    probabilities = np.asarray(model([x, a], training=False))
+    cross_entropy = -np.log(probabilities[labels.astype(bool)])
+    restored_loss = (cross_entropy * val).sum() / N_NODES + float(sum(model.losses))
+    assert restored_loss == pytest.approx(min(val_losses), rel=1e-4)
+    assert min(val_losses) < val_losses[0]  # it learned something before stopping
