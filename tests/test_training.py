@@ -24,7 +24,8 @@ def test_hold_then_decay_rejects_negative_values():
         hold_then_decay(hold_epochs=-1)
 
 
-def test_fit_model_records_curves_and_restores_best_weights():
+def _fit_line(**options):
+    """Fit y = 3x + 1 with one Dense unit; returns (model, x, y, TrainingResult)."""
     import keras
 
     keras.utils.set_random_seed(0)
@@ -32,16 +33,12 @@ def test_fit_model_records_curves_and_restores_best_weights():
     y = 3 * x + 1
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
-    result = fit_model(
-        model,
-        x,
-        y,
-        validation_data=(x, y),
-        epochs=6,
-        batch_size=16,
-        verbose=0,
-        early_stopping_patience=2,
-    )
+    result = fit_model(model, x, y, validation_data=(x, y), batch_size=16, verbose=0, **options)
+    return model, x, y, result
+
+
+def test_fit_model_records_curves_and_restores_best_weights():
+    model, x, y, result = _fit_line(epochs=6, early_stopping_patience=2)
     assert result.epochs_trained == len(result.history["loss"]) == len(result.epoch_seconds)
     assert result.history["learning_rate"][0] == pytest.approx(0.05)
     assert result.fit_seconds > 0
@@ -53,24 +50,9 @@ def test_fit_model_records_curves_and_restores_best_weights():
 
 
 def test_best_epoch_is_the_one_early_stopping_restores():
-    import keras
-
-    keras.utils.set_random_seed(0)
-    x = np.linspace(-1, 1, 64, dtype="float32")[:, None]
-    y = 3 * x + 1
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
     # No epoch improves on the first by min_delta=100: Keras keeps epoch 0.
-    result = fit_model(
-        model,
-        x,
-        y,
-        validation_data=(x, y),
-        epochs=4,
-        batch_size=16,
-        verbose=0,
-        early_stopping_patience=2,
-        early_stopping_min_delta=100.0,
+    model, x, y, result = _fit_line(
+        epochs=4, early_stopping_patience=2, early_stopping_min_delta=100.0
     )
     assert result.best_epoch == 0
     assert min(result.history["val_loss"]) < result.history["val_loss"][0]

@@ -88,25 +88,22 @@ def choose_device(
     return DeviceChoice(device=device, gpu_count=len(gpus), precision_policy=policy)
 
 
+def _git(project_path: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=project_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    ).stdout.strip()
+
+
 def git_commit(project_path: Path) -> str | None:
     """The checked-out commit (with ``-dirty`` for uncommitted changes), or None."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=project_path,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=project_path,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        commit = _git(project_path, "rev-parse", "HEAD")
+        status = _git(project_path, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{commit}-dirty" if status else commit
