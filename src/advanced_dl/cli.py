@@ -38,6 +38,7 @@ def cli() -> None:
 def _run(**options: Any) -> dict[str, Any]:
     if any(options.get(name) for name in _SELECTION_OPTIONS):
         return kedro_run.callback(**options)
+    import mlflow
     from kedro.framework.project import pipelines
 
     names = sorted(name for name in pipelines if name != "__default__")
@@ -45,6 +46,10 @@ def _run(**options: Any) -> dict[str, Any]:
     for name in names:
         logger.info("Running pipeline %s (%d of %d)", name, names.index(name) + 1, len(names))
         results.update(kedro_run.callback(**{**options, "pipelines": [name]}) or {})
+        # kedro-mlflow re-enters its run before every node and ends it once, so
+        # the run can stay on MLflow's stack; the next session would adopt it.
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
     return results
 
 
