@@ -1,0 +1,52 @@
+"""The benchmark's report: targets judged from the measured figures."""
+
+import datetime as dt
+
+from advanced_dl.benchmark import RunResult, machine_description, render
+
+MDN = {
+    "test_ari": 0.94,
+    "bayes_optimal_ari": 0.95,
+    "test_nmi": 0.9,
+    "test_nll": -4.0,
+    "mean_error_max": 0.01,
+    "fit_seconds": 10.0,
+}
+
+
+def _row(report: str, pipeline: str) -> list[str]:
+    line = next(line for line in report.splitlines() if line.startswith(f"| {pipeline} "))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def _report(wall: float, metrics: dict, planetoid=()) -> str:
+    run = RunResult("mdn_synthetic", "mdn_synthetic", 42, wall, 2 * 1024**2, metrics, "abc")
+    return render([run], list(planetoid), 42, dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
+
+
+def test_targets_met_and_missed():
+    cells = _row(_report(wall=20.0, metrics=MDN), "mdn_synthetic")
+    assert cells[2:6] == ["10.0", "20.0", "10.0", "2.00"]
+    assert cells[7] == "yes"
+    # 16 s outside training misses the start-up target.
+    assert _row(_report(wall=26.0, metrics=MDN), "mdn_synthetic")[7] == "**no**"
+    # ARI more than 0.02 below the Bayes-optimal one misses the quality target.
+    worse = {**MDN, "test_ari": 0.90}
+    assert _row(_report(wall=20.0, metrics=worse), "mdn_synthetic")[7] == "**no**"
+
+
+def test_missing_metric_is_reported_not_hidden():
+    partial = {k: v for k, v in MDN.items() if k != "mean_error_max"}
+    assert "metric 'mean_error_max' missing" in _row(_report(20.0, partial), "mdn_synthetic")[7]
+
+
+def test_planetoid_mean_and_machine_are_stated():
+    runs = [
+        RunResult("cora_gcn", "cora_gcn", seed, 20.0, 1024**2, {"test_accuracy": acc}, "id")
+        for seed, acc in ((1, 0.80), (2, 0.83))
+    ]
+    report = _report(20.0, MDN, planetoid=runs)
+    assert "mean 0.8150 (target >= 0.81: met" in report
+    machine = machine_description()
+    assert f"on {machine['cores']} cores" in report
+    assert "seed 42" in report
