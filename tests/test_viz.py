@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,9 +19,15 @@ PIPELINES = {"mdn_synthetic", "nab_anomaly", "imdb_transformer", "cora_gcn"}
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free loopback port below 49152: kedro-viz refuses the ephemeral range."""
+    for port in random.Random().sample(range(20000, 40000), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail("no free loopback port between 20000 and 40000")
 
 
 def _get_json(url: str):
@@ -60,9 +67,16 @@ def test_viz_lists_every_pipeline_with_layers(kedro_project):
         assert layers["mdn_synthetic.trained_model"] == "models"
         assert {"raw", "reporting"} <= set(main["layers"])
     finally:
+        _stop(server)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Stop the server and everything it started (it may have exited already)."""
+    try:
         os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        server.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
