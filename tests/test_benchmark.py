@@ -50,3 +50,12 @@ def test_planetoid_mean_and_machine_are_stated():
     machine = machine_description()
     assert f"on {machine['cores']} cores" in report
     assert "seed 42" in report
+
+
+def test_figures_are_cut_never_rounded_up():
+    from advanced_dl.benchmark import _cut
+
+    assert _cut(0.287295, 4) == "0.2872"
+    assert _cut(0.816, 4) == "0.8160"
+    assert _cut(1.5877, 2) == "1.58"
+    assert _cut(-4.069154, 4) == "-4.0691"
