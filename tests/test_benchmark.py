@@ -29,7 +29,9 @@ def test_targets_met_and_missed():
     assert cells[2:6] == ["10.0", "20.0", "10.0", "2.00"]
     assert cells[7] == "yes"
     # 16 s outside training misses the start-up target.
-    assert _row(_report(wall=26.0, metrics=MDN), "mdn_synthetic")[7] == "**no**"
+    slow_start = _report(wall=26.0, metrics=MDN)
+    assert _row(slow_start, "mdn_synthetic")[7] == "**no**"
+    assert "- mdn_synthetic: target not met; " in slow_start
     # ARI more than 0.02 below the Bayes-optimal one misses the quality target.
     worse = {**MDN, "test_ari": 0.90}
     assert _row(_report(wall=20.0, metrics=worse), "mdn_synthetic")[7] == "**no**"

@@ -45,6 +45,7 @@ class Expectation:
     target: str
     check: Callable[[dict[str, float], RunResult], bool]  # (metrics, run) -> met?
     reference: str
+    why_missed: str = ""  # said under the table when the target is missed
 
 
 EXPECTATIONS: dict[str, Expectation] = {
@@ -59,6 +60,12 @@ EXPECTATIONS: dict[str, Expectation] = {
             and run.outside_training_seconds < 15
         ),
         reference="textbook listing: ARI 0.872 vs Bayes-optimal 0.963 (its own draw)",
+        why_missed=(
+            "the quality targets are met; the start-up aim is at the edge: importing "
+            "TensorFlow, the interpreter's shutdown after the run (TensorFlow's teardown) "
+            "and MLflow's model logging take most of it, and the total varies by a few "
+            "seconds between runs on this machine (docs/pipelines/mdn_synthetic.md)"
+        ),
     ),
     "nab_anomaly": Expectation(
         quality=(
@@ -224,6 +231,7 @@ def render(
         "| peak memory (GB) | target | met | published reference |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    missed: list[str] = []
     for result in results:
         expectation = EXPECTATIONS[result.pipeline]
         quality = ", ".join(
@@ -242,6 +250,12 @@ def render(
             f"| {_cut(result.peak_gb, 2)} | {expectation.target} | {met} "
             f"| {expectation.reference} |"
         )
+        if met != "yes":
+            missed.append(
+                f"- {result.label}: target not met; {expectation.why_missed or 'see above'}."
+            )
+    if missed:
+        lines += ["", *missed]
     if planetoid:
         accuracies = [r.metrics["test_accuracy"] for r in planetoid]
         mean = statistics.fmean(accuracies)
