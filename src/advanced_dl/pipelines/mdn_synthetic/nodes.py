@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy.optimize import linear_sum_assignment
-from scipy.special import logsumexp
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from advanced_dl.plotting import plot_training_curves
+
+# scikit-learn and SciPy are imported inside the nodes that use them: this
+# module is imported by the pipeline registry, which must stay fast.
 
 logger = logging.getLogger(__name__)
 
@@ -238,6 +238,8 @@ def mixture_nll(y: np.ndarray, weights: np.ndarray, means: np.ndarray, scales: n
     Args:
         y: (n, D) targets; weights: (n, K); means: (n, K, D); scales: (n, K).
     """
+    from scipy.special import logsumexp
+
     d = y.shape[1]
     squared = ((y[:, None, :] - means) ** 2).sum(axis=2)
     log_normal = -0.5 * squared / scales**2 - d * np.log(scales) - 0.5 * d * np.log(2 * np.pi)
@@ -268,6 +270,8 @@ def match_components(
     Returns:
         {true component: (predicted component, distance between the means)}.
     """
+    from scipy.optimize import linear_sum_assignment
+
     k = means.shape[1]
     centres = np.empty((k, means.shape[2]))
     for component in range(k):
@@ -295,6 +299,8 @@ def evaluate_mixture(
         ``bayes_optimal_ari`` (true-parameter classifier on the same rows),
         ``mean_error_max`` (largest matched mean error) and ``components_matched``.
     """
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
     truth = test_samples["component"].to_numpy()
     predicted = predictions["predicted_component"].to_numpy()
     weights, means, scales = _unpack(predictions)
