@@ -9,11 +9,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from kedro.io import MemoryDataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class KeptMemoryDataset(MemoryDataset):
+    """A MemoryDataset the runner does not empty after its last consumer, to inspect it after."""
+
+    def _release(self) -> None:
+        pass
 
 
 def data_mirror() -> Path | None:
@@ -115,3 +123,15 @@ def latest_run(project: Path, experiment: str):
     runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"])
     assert runs, f"experiment {experiment!r} has no runs"
     return client, runs[0]
+
+
+@pytest.fixture
+def tracking(tmp_path):
+    """A throw-away MLflow store with an active run."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with mlflow.start_run() as run:
+        yield run
+    mlflow.set_tracking_uri(previous)

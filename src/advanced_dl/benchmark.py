@@ -190,7 +190,7 @@ def run_pipeline(
 
 
 def _summary(result: RunResult) -> dict[str, float]:
-    shown = EXPECTATIONS[result.pipeline].quality + ("fit_seconds",)
+    shown = (*EXPECTATIONS[result.pipeline].quality, "fit_seconds")
     summary = {name: result.metrics[name] for name in shown if name in result.metrics}
     summary.update(wall_seconds=result.wall_seconds, peak_rss_gb=result.peak_gb)
     return summary

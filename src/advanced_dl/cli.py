@@ -8,7 +8,9 @@ Every option of Kedro's ``run`` is kept as is.
 
 from __future__ import annotations
 
+import difflib
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -35,11 +37,31 @@ def cli() -> None:
     """Commands of the advanced-dl project."""
 
 
+def check_pipeline_names(requested: Iterable[str], known: Iterable[str]) -> None:
+    """Raise a usage error naming each unknown pipeline, with close matches and the known list."""
+    known = sorted(known)
+    for name in requested:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise click.BadParameter(
+            f"unknown pipeline {name!r}; {hint}the pipelines are: {', '.join(known)}",
+            param_hint="'--pipelines'",
+        )
+
+
 def _run(**options: Any) -> dict[str, Any]:
+    from kedro.framework.project import pipelines
+
+    requested = [
+        *(options.get("pipelines") or []),
+        *([options["pipeline"]] if options.get("pipeline") else []),
+    ]
+    check_pipeline_names(requested, pipelines)
     if any(options.get(name) for name in _SELECTION_OPTIONS):
         return kedro_run.callback(**options)
     import mlflow
-    from kedro.framework.project import pipelines
 
     names = sorted(name for name in pipelines if name != "__default__")
     results: dict[str, Any] = {}
@@ -58,7 +80,7 @@ run = click.Command(
     params=list(kedro_run.params),
     callback=_run,
     help=(
-        "Run the pipeline. Without --pipeline(s), --nodes, --tags or another "
+        "Run the pipeline. Without --pipelines, --nodes, --tags or another "
         "selection, runs every registered pipeline, each in its own session "
         "and MLflow run."
     ),

@@ -1,4 +1,4 @@
-"""Project hooks: one MLflow experiment per pipeline, seeding, device and plotting set-up.
+"""Project hooks: parameter checks, one MLflow experiment per pipeline, seed, device, plotting.
 
 Tracking itself (runs, parameters, datasets) is kedro-mlflow's job; these hooks
 only steer it to the right experiment and add the provenance tags it lacks.
@@ -15,10 +15,16 @@ from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 
 from advanced_dl import runtime
+from advanced_dl.schema import validate_run_parameters
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SEED = 42
+
+
+def pipeline_namespaces(pipeline: Pipeline) -> set[str]:
+    """Top-level namespaces of the pipeline's nodes (the pipelines it is made of)."""
+    return {node.namespace.split(".")[0] for node in pipeline.nodes if node.namespace}
 
 
 def pipeline_experiment_name(pipeline: Pipeline, pipeline_names: list[str] | None) -> str | None:
@@ -27,11 +33,31 @@ def pipeline_experiment_name(pipeline: Pipeline, pipeline_names: list[str] | Non
     ``kedro run --pipeline mdn_synthetic`` gives ``mdn_synthetic``; a run that
     spans several namespaces gives None (the mlflow.yml default is kept).
     """
-    namespaces = {node.namespace.split(".")[0] for node in pipeline.nodes if node.namespace}
+    namespaces = pipeline_namespaces(pipeline)
     if len(namespaces) == 1:
         return namespaces.pop()
     names = [name for name in pipeline_names or [] if name != "__default__"]
     return names[0] if len(names) == 1 else None
+
+
+class ParameterValidationHook:
+    """Validate the parameters of the pipelines about to run, before any data is read.
+
+    Runs first, so a bad value stops the run before kedro-mlflow opens an
+    MLflow run for it.
+    """
+
+    def __init__(self) -> None:
+        self._context: KedroContext | None = None
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        self._context = context
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline: Pipeline) -> None:
+        params = self._context.params if self._context else {}
+        validate_run_parameters(params, pipeline_namespaces(pipeline))
 
 
 class ExperimentPerPipelineHook:
@@ -58,7 +84,11 @@ class ExperimentPerPipelineHook:
 
 
 class RuntimeHook:
-    """Seed, choose the device and tag the MLflow run before any node runs."""
+    """Seed, choose the device and tag the MLflow run before any node runs.
+
+    The only place the project seeds: nodes that need randomness of their own
+    take ``params:seed`` and make a local generator from it.
+    """
 
     def __init__(self) -> None:
         self._context: KedroContext | None = None

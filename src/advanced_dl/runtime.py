@@ -20,6 +20,23 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 
+def quiet_tensorflow_start_up(environ: dict[str, str] | None = None) -> str:
+    """Choose TensorFlow's C++ log level before TensorFlow is imported, unless the user set one.
+
+    On a machine without an NVIDIA driver, TensorFlow's CUDA build logs "failed
+    call to cuInit" as an error on every run although nothing is wrong: level 3
+    keeps it out (the device hook logs the device it chose). Where a driver is
+    present, level 1 keeps warnings and errors, which then say something true.
+
+    Returns the level in force.
+    """
+    environ = os.environ if environ is None else environ
+    if "TF_CPP_MIN_LOG_LEVEL" not in environ:
+        has_driver = Path("/proc/driver/nvidia").exists() or any(Path("/dev").glob("nvidia*"))
+        environ["TF_CPP_MIN_LOG_LEVEL"] = "1" if has_driver else "3"
+    return environ["TF_CPP_MIN_LOG_LEVEL"]
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow/Keras so a rerun repeats its metrics."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:

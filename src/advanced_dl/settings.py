@@ -4,10 +4,20 @@ See https://docs.kedro.org/en/stable/kedro_project_setup/settings.html
 """
 
 import os
+import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from advanced_dl.hooks import ExperimentPerPipelineHook, RuntimeHook
+from advanced_dl.hooks import ExperimentPerPipelineHook, ParameterValidationHook, RuntimeHook
+from advanced_dl.runtime import quiet_tensorflow_start_up
+
+# Settings load before any node imports TensorFlow.
+quiet_tensorflow_start_up()
+# Kedro's config loader and kedro-mlflow register their resolvers through an
+# OmegaConf call that OmegaConf now deprecates; a user can do nothing about it.
+warnings.filterwarnings(
+    "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
+)
 
 
 def _env_or_default(name: str, default: str = "") -> str:
@@ -19,7 +29,7 @@ def _env_or_default(name: str, default: str = "") -> str:
     return os.environ.get(name) or default
 
 
-HOOKS = (ExperimentPerPipelineHook(), RuntimeHook())
+HOOKS = (ParameterValidationHook(), ExperimentPerPipelineHook(), RuntimeHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -35,10 +35,18 @@ class TrainingResult:
     epoch_seconds: list[float] = field(default_factory=list)
 
     def as_metrics(self) -> dict[str, Any]:
-        """Curves plus scalars, in the form ``MlflowMetricsJsonDataset`` logs."""
+        """The training history every pipeline logs, in ``MlflowMetricsJsonDataset``'s form.
+
+        Per-epoch lists: the Keras curves (``loss``, ``val_loss``, ``accuracy``,
+        ``val_accuracy``, ``learning_rate`` where present) and ``epoch_seconds``
+        (wall time, validation included). Scalars: ``fit_seconds``,
+        ``mean_epoch_seconds``, ``epochs_trained`` and ``best_epoch`` (0-based).
+        """
         metrics: dict[str, Any] = {k: [float(v) for v in vals] for k, vals in self.history.items()}
-        metrics["epoch_wall_seconds"] = list(self.epoch_seconds)
-        metrics["fit_seconds"] = self.fit_seconds
+        metrics["epoch_seconds"] = [float(s) for s in self.epoch_seconds]
+        metrics["fit_seconds"] = float(self.fit_seconds)
+        if self.epoch_seconds:
+            metrics["mean_epoch_seconds"] = float(sum(self.epoch_seconds) / len(self.epoch_seconds))
         metrics["epochs_trained"] = self.epochs_trained
         if self.best_epoch is not None:
             metrics["best_epoch"] = self.best_epoch
@@ -123,14 +131,12 @@ def fit_model(
     fit_seconds = time.perf_counter() - start
     curves = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     epochs_trained = len(timer.seconds)
-    best_epoch = None
+    # The epoch whose weights the model keeps: the last one, unless early stopping
+    # restored another. Keras counts an epoch as best only when it beats the best
+    # by min_delta, so the restored epoch can precede the lowest value of ``monitor``.
+    best_epoch = epochs_trained - 1 if epochs_trained else None
     if stopper is not None and restore_best_weights:
-        # Keras counts an epoch as best only when it beats the best by min_delta,
-        # so the restored epoch can precede the lowest value of ``monitor``.
         best_epoch = int(stopper.best_epoch)
-    elif monitor in curves and curves[monitor]:
-        values = curves[monitor]
-        best_epoch = min(range(len(values)), key=values.__getitem__)
     return TrainingResult(
         history=curves,
         fit_seconds=fit_seconds,

@@ -8,6 +8,7 @@ import io
 import tarfile
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -21,9 +22,9 @@ PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves PAYLOAD at /good.csv; /truncated.csv promises more bytes than it sends."""
 
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []  # shared by the handler instances the server creates
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         type(self).requests.append(self.path)
         if self.path.endswith("good.csv"):
             self.send_response(200)
@@ -92,7 +93,7 @@ def test_checksum_mismatch_leaves_no_file(server, tmp_path, monkeypatch):
 
 def test_interrupted_transfer_leaves_no_file(server, tmp_path, monkeypatch):
     monkeypatch.setitem(acquisition.SOURCES, "nab", f"{server}/nab/")
-    with pytest.raises(DataAcquisitionError, match="truncated.csv"):
+    with pytest.raises(DataAcquisitionError, match=r"truncated\.csv"):
         fetch("nab", "data/truncated.csv", raw_dir=tmp_path, progressbar=False)
     assert _files_under(tmp_path) == []
 
@@ -125,7 +126,7 @@ def test_mirror_missing_file_and_corrupt_copy(tmp_path, monkeypatch):
     (mirror / "nab" / "bad.csv").write_bytes(b"not the file")
     monkeypatch.setenv(acquisition.MIRROR_ENV_VAR, str(mirror))
     raw = tmp_path / "raw"
-    with pytest.raises(DataAcquisitionError, match="absent.csv"):
+    with pytest.raises(DataAcquisitionError, match=r"absent\.csv"):
         fetch("nab", "absent.csv", raw_dir=raw, progressbar=False)
     with pytest.raises(DataAcquisitionError, match="Checksum mismatch"):
         fetch("nab", "bad.csv", sha256=PAYLOAD_SHA256, raw_dir=raw, progressbar=False)

@@ -1,4 +1,7 @@
-"""GCN layers under Keras 3: the mask fix, sparse dropout, and .keras round trips."""
+"""GCN layers under Keras 3: the mask fix, sparse dropout, and the model's .keras round trip.
+
+Config round trips and mixed precision of each layer: tests/models/test_layers.py.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,8 @@ import scipy.sparse as sp
 import tensorflow as tf
 from spektral.layers import GCNConv as SpektralGCNConv
 
-from advanced_dl.models.gcn import (
-    GCNConv,
-    SparseDropout,
-    build_gcn,
-    hidden_activations_model,
-    to_sparse_tensor,
-)
+from advanced_dl.features.graph import to_sparse_tensor
+from advanced_dl.models.gcn import GCNConv, SparseDropout, build_gcn, hidden_activations_model
 
 N_NODES, N_FEATURES, N_CLASSES = 5, 4, 3
 
@@ -57,22 +55,6 @@ def test_sparse_dropout_drops_stored_values_only_and_scales_the_rest():
     assert SparseDropout(0.5)(sparse, training=False) is sparse
     dense = np.asarray(SparseDropout(0.5)(tf.ones((100, 40)), training=True))
     assert set(np.unique(dense)) <= {0.0, 2.0}
-
-
-def test_layer_config_round_trip():
-    layer = GCNConv(
-        7,
-        activation="softmax",
-        use_bias=False,
-        kernel_regularizer=keras.regularizers.l2(5e-4),
-        name="conv",
-    )
-    config = keras.saving.serialize_keras_object(layer)
-    assert config["registered_name"] == "advanced_dl>GCNConv"
-    clone = keras.saving.deserialize_keras_object(config)
-    assert isinstance(clone, GCNConv)
-    assert clone.channels == 7 and clone.use_bias is False
-    assert clone.kernel_regularizer.get_config()["l2"] == pytest.approx(5e-4)
 
 
 def test_model_saves_and_reloads_with_the_same_predictions(inputs, tmp_path):

@@ -31,24 +31,6 @@ def _round_trip(model: keras.Model, tmp_path) -> keras.Model:
     return keras.saving.load_model(path)
 
 
-def test_token_and_position_embedding_round_trip(tmp_path, token_ids):
-    layer = TokenAndPositionEmbedding(SEQUENCE_LENGTH, VOCABULARY_SIZE, 8, name="embed")
-    inputs = keras.Input((SEQUENCE_LENGTH,), dtype="int32")
-    model = keras.Model(inputs, layer(inputs))
-    assert model.output_shape == (None, SEQUENCE_LENGTH, 8)
-    config = layer.get_config()
-    assert config["sequence_length"] == SEQUENCE_LENGTH
-    assert config["vocabulary_size"] == VOCABULARY_SIZE
-    clone = TokenAndPositionEmbedding.from_config(config)
-    assert clone.embedding_dim == 8
-
-    reloaded = _round_trip(model, tmp_path)
-    assert isinstance(reloaded.get_layer("embed"), TokenAndPositionEmbedding)
-    np.testing.assert_allclose(
-        reloaded.predict(token_ids, verbose=0), model.predict(token_ids, verbose=0)
-    )
-
-
 def test_position_embedding_differs_by_position():
     layer = TokenAndPositionEmbedding(SEQUENCE_LENGTH, VOCABULARY_SIZE, 8)
     same_token = np.full((1, SEQUENCE_LENGTH), 7, dtype="int32")
@@ -56,25 +38,14 @@ def test_position_embedding_differs_by_position():
     assert not np.allclose(embedded[0, 0], embedded[0, 1])
 
 
-def test_transformer_block_round_trip_and_attention_scores(tmp_path):
+def test_transformer_block_returns_normalised_attention_scores():
     block = TransformerBlock(8, num_heads=2, key_dim=4, feed_forward_dim=6, name="block")
-    inputs = keras.Input((SEQUENCE_LENGTH, 8))
-    model = keras.Model(inputs, block(inputs))
     x = np.random.default_rng(1).normal(size=(3, SEQUENCE_LENGTH, 8)).astype("float32")
-
     output, scores = block(x, training=False, return_attention_scores=True)
     assert output.shape == (3, SEQUENCE_LENGTH, 8)
     assert scores.shape == (3, 2, SEQUENCE_LENGTH, SEQUENCE_LENGTH)
     np.testing.assert_allclose(np.asarray(scores).sum(axis=-1), 1.0, rtol=1e-5)
-
-    config = block.get_config()
-    assert {config[k] for k in ("num_heads", "key_dim", "feed_forward_dim")} == {2, 4, 6}
-    assert config["layer_norm_epsilon"] == pytest.approx(1e-6)
-    reloaded = _round_trip(model, tmp_path)
-    assert isinstance(reloaded.get_layer("block"), TransformerBlock)
-    np.testing.assert_allclose(
-        reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5
-    )
+    np.testing.assert_allclose(np.asarray(block(x, training=False)), np.asarray(output))
 
 
 def test_classifier_architecture_round_trip_and_attention(tmp_path, token_ids):

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import numpy as np
 from spektral.layers import GCNConv as SpektralGCNConv
 
 
@@ -135,13 +134,3 @@ def build_gcn(
 def hidden_activations_model(model: keras.Model, layer_name: str = "gcn_hidden") -> keras.Model:
     """A model sharing ``model``'s weights that outputs the first GCN layer's activations."""
     return keras.Model(model.inputs, model.get_layer(layer_name).output)
-
-
-def to_sparse_tensor(matrix: Any) -> Any:
-    """A scipy sparse matrix as a float32 ``tf.SparseTensor`` in canonical (row-major) order."""
-    import tensorflow as tf
-
-    coo = matrix.tocoo()
-    indices = np.stack([coo.row, coo.col], axis=1).astype(np.int64)
-    sparse = tf.SparseTensor(indices, coo.data.astype(np.float32), dense_shape=coo.shape)
-    return tf.sparse.reorder(sparse)

@@ -2,8 +2,7 @@
 
 The network maps an input x to the parameters of
 p(y | x) = sum_k pi_k(x) N(y | mu_k(x), sigma_k(x)^2 I). Its output is one
-tensor of shape (batch, K*D + 2K) laid out as
-``[means (K*D, component-major) | scales (K) | log mixture weights (K)]``.
+tensor of shape (batch, K*D + 2K), laid out as ``advanced_dl.features.mixture`` says.
 The weights are kept in log space (log-softmax) so the loss never takes the
 log of a weight that underflowed to zero.
 """
@@ -14,6 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+
+from advanced_dl.features.mixture import split_mixture_parameters
 
 _MAX_LOG_SCALE = 15.0  # exp(15) ~ 3e6: far above any sensible scale, keeps exp finite
 
@@ -58,23 +59,6 @@ class MixtureDensityHead(keras.layers.Layer):
         return config
 
 
-def split_mixture_parameters(params, num_components: int, output_dim: int):
-    """(batch, K*D + 2K) -> means (batch, K, D), scales (batch, K), log weights (batch, K).
-
-    Works on NumPy arrays and tensors alike.
-    """
-    k, d = num_components, output_dim
-    means = params[..., : k * d]
-    means = (
-        means.reshape((-1, k, d))
-        if isinstance(params, np.ndarray)
-        else tf.reshape(means, (-1, k, d))
-    )
-    scales = params[..., k * d : k * d + k]
-    log_weights = params[..., k * d + k :]
-    return means, scales, log_weights
-
-
 @keras.saving.register_keras_serializable(package="advanced_dl")
 class MixtureNLL(keras.losses.Loss):
     """Mean negative log-likelihood of y (batch, D) under the predicted mixture.
@@ -100,10 +84,20 @@ class MixtureNLL(keras.losses.Loss):
 
 
 def mixture_distribution(params, num_components: int, output_dim: int):
-    """The ``tfp`` mixture described by the network output ``params``."""
-    tfd = tfp.distributions
+    """The ``tfp`` mixture described by the network output ``params`` (batch, K*D + 2K)."""
     means, scales, log_weights = split_mixture_parameters(params, num_components, output_dim)
-    scale_diag = tf.repeat(scales[..., tf.newaxis], output_dim, axis=-1)
+    return mixture_of_parts(means, scales, log_weights)
+
+
+def mixture_of_parts(means, scales, log_weights):
+    """sum_k w_k N(mu_k, s_k^2 I): means (batch, K, D), scales (batch, K), log weights (batch, K).
+
+    The one definition of the mixture likelihood: the training loss and the
+    evaluation's test NLL both use it (in float64 for evaluation).
+    """
+    tfd = tfp.distributions
+    output_dim = means.shape[-1]
+    scale_diag = tf.repeat(tf.convert_to_tensor(scales)[..., tf.newaxis], output_dim, axis=-1)
     return tfd.MixtureSameFamily(
         mixture_distribution=tfd.Categorical(logits=log_weights),
         components_distribution=tfd.MultivariateNormalDiag(loc=means, scale_diag=scale_diag),
@@ -139,7 +133,7 @@ def build_mdn(
     of K identical components at the origin that must first break symmetry.
     The means' and scales' kernels then start at zero, so every input starts
     from that mixture; the weights' kernel keeps its random start.
-    Output shape: (batch, K*D + 2K), see :func:`split_mixture_parameters`.
+    Output shape: (batch, K*D + 2K), see ``advanced_dl.features.mixture``.
     """
     inputs = keras.Input(shape=(input_dim,), name="x")
     hidden = inputs

@@ -2,26 +2,23 @@
 
 Each pipeline subclasses :class:`KerasPyfuncModel` in ``advanced_dl.serving.<pipeline>``
 (kept out of ``pipelines/`` so a serving environment needs no Kedro) with what a user deploys
-(e.g. a detector that takes raw ``timestamp,value`` rows). The Keras model
+(e.g. a detector that takes raw ``timestamp,value`` rows). Their preprocessing is the
+pipelines' own, imported from ``advanced_dl.features``; bad input raises
+:class:`~advanced_dl.features.InvalidInputError`. The Keras model
 travels as a ``.keras`` artifact, everything else (scalers, thresholds,
 vocabularies) as plain attributes pickled with the instance.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import mlflow
 import pandas as pd
 
-# MLflow asks for type hints on ``predict`` to infer a signature; these models
-# log an input example instead, from which MLflow infers the signature.
-warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method.*")
+from advanced_dl.features import InvalidInputError
 
-
-class ServingInputError(ValueError):
-    """The served model was given input it cannot score."""
+__all__ = ["InvalidInputError", "KerasPyfuncModel"]
 
 
 class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
@@ -49,7 +46,11 @@ class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
 
         self.keras_model = keras.saving.load_model(context.artifacts["keras_model"])
 
-    def predict(self, context, model_input, params=None):  # no hints: MLflow reads them as a schema
+    # A DataFrame hint: MLflow infers no schema from it (the input example gives the
+    # signature) and leaves the checks to predict_frame.
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
         return self.predict_frame(model_input)

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advanced_dl.serving import KerasPyfuncModel, ServingInputError
+from advanced_dl.features import InvalidInputError
+from advanced_dl.features.graph import model_inputs
+from advanced_dl.serving import KerasPyfuncModel
 
 NODE_COLUMN = "node"
 
@@ -54,15 +56,13 @@ class CoraGcnServingModel(KerasPyfuncModel):
     def all_probabilities(self) -> np.ndarray:
         """(N, C) class probabilities of every node, computed once on the whole graph."""
         if self._probabilities is None:
-            from advanced_dl.models.gcn import to_sparse_tensor
-
-            inputs = [to_sparse_tensor(self.features), to_sparse_tensor(self.graph_filter)]
+            inputs = model_inputs(self.features, self.graph_filter)
             self._probabilities = np.asarray(self.keras_model(inputs, training=False))
         return self._probabilities
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         if NODE_COLUMN not in frame.columns:
-            raise ServingInputError(
+            raise InvalidInputError(
                 f"Input needs an integer column {NODE_COLUMN!r} of node indices "
                 f"(0..{self.n_nodes - 1}); got columns {list(frame.columns)}"
             )
@@ -72,7 +72,7 @@ class CoraGcnServingModel(KerasPyfuncModel):
         out_of_range = values[(numeric < 0) | (numeric >= self.n_nodes)]
         if len(bad) or len(out_of_range):
             shown = pd.concat([bad, out_of_range]).drop_duplicates().head(10).tolist()
-            raise ServingInputError(
+            raise InvalidInputError(
                 f"Column {NODE_COLUMN!r} must hold node indices 0..{self.n_nodes - 1}; "
                 f"invalid values: {shown}"
             )

@@ -1,119 +1,21 @@
-"""The served IMDB sentiment model (raw review text in) and the review vectoriser.
+"""The served IMDB sentiment model: raw review text in, probability and label out.
 
-The same functions vectorise reviews in the ``imdb_transformer`` pipeline and
-in the served model, so training and serving cannot drift apart. No Kedro and
-no TensorFlow here: a serving environment needs only this package, MLflow,
-pandas, NumPy and Keras.
-
-Vocabulary convention (as Keras' ``TextVectorization``): id 0 is padding
-(``""``), id 1 the out-of-vocabulary token (``"[UNK]"``), ids 2.. the most
-frequent training words, most frequent first (ties: alphabetical order).
+Reviews are vectorised by the pipeline's own code (``advanced_dl.features.text``).
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from advanced_dl.serving import KerasPyfuncModel, ServingInputError
+from advanced_dl.features import InvalidInputError
+from advanced_dl.features.text import KEEP_ENDS, LABELS, check_reviews, vectorise_texts, word_index
+from advanced_dl.serving import KerasPyfuncModel
 
-PADDING_TOKEN = ""
-OOV_TOKEN = "[UNK]"
-PADDING_ID = 0
-OOV_ID = 1
-KEEP_ENDS = ("last", "first")
 REVIEW_COLUMN = "review"
-LABELS = ("negative", "positive")  # class 0, class 1
-
-# IMDB reviews carry HTML line breaks; they separate words.
-_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-# Runs of letters/digits (any script), inner apostrophes kept ("don't", "l'amour").
-_WORD = re.compile(r"\w+(?:'\w+)*")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case words of ``text``; HTML line breaks and punctuation separate words."""
-    return _WORD.findall(_LINE_BREAK.sub(" ", text.lower()))
-
-
-def learn_vocabulary(texts: Iterable[str], vocabulary_size: int) -> list[str]:
-    """The ``vocabulary_size`` entries: padding, OOV, then the most frequent words.
-
-    Returns a list whose index is the token id (fewer entries when the texts
-    have fewer distinct words).
-    """
-    if vocabulary_size < 3:
-        raise ValueError(
-            f"vocabulary_size must be >= 3 (padding, OOV, a word), got {vocabulary_size}"
-        )
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(tokenize(text))
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [PADDING_TOKEN, OOV_TOKEN] + [word for word, _ in ranked[: vocabulary_size - 2]]
-
-
-def word_index(vocabulary: Sequence[str]) -> dict[str, int]:
-    """Word -> id for the words of ``vocabulary`` (padding and OOV excluded)."""
-    return {word: token_id for token_id, word in enumerate(vocabulary) if token_id > OOV_ID}
-
-
-def vectorize_texts(
-    texts: Iterable[str],
-    vocabulary: Sequence[str] | dict[str, int],
-    sequence_length: int,
-    keep: str = "last",
-    count: int | None = None,
-) -> np.ndarray:
-    """Token ids of each text, cut or left-padded to ``sequence_length``.
-
-    Args:
-        texts: the reviews.
-        vocabulary: list indexed by id (see module docstring) or a ready :func:`word_index`.
-        sequence_length: tokens per review.
-        keep: ``"last"`` keeps the last ``sequence_length`` tokens of a longer
-            review (the reference), ``"first"`` the first ones. Shorter reviews
-            are padded with 0 on the left either way (as the reference).
-        count: number of texts, when ``texts`` is not a sized collection.
-
-    Returns:
-        ``(n_texts, sequence_length)`` int32 array.
-    """
-    if keep not in KEEP_ENDS:
-        raise ValueError(f"keep must be one of {KEEP_ENDS}, got {keep!r}")
-    index = vocabulary if isinstance(vocabulary, dict) else word_index(vocabulary)
-    if count is None:
-        texts = list(texts) if not isinstance(texts, Sequence) else texts
-        count = len(texts)
-    token_ids = np.zeros((count, sequence_length), dtype=np.int32)
-    for row, text in enumerate(texts):
-        words = tokenize(text)
-        words = words[-sequence_length:] if keep == "last" else words[:sequence_length]
-        if words:
-            token_ids[row, sequence_length - len(words) :] = [
-                index.get(word, OOV_ID) for word in words
-            ]
-    return token_ids
-
-
-def check_reviews(values: Sequence[Any], column: str = REVIEW_COLUMN) -> None:
-    """Raise :class:`ServingInputError` unless every value is a string with a word in it."""
-    for row, value in enumerate(values):
-        if not isinstance(value, str):
-            raise ServingInputError(
-                f"Column {column!r}, row {row}: expected review text (a string), "
-                f"got {type(value).__name__} {value!r:.60}"
-            )
-        if not tokenize(value):
-            raise ServingInputError(
-                f"Column {column!r}, row {row}: the review is empty "
-                f"(no words in {value!r:.60}); give the text of a review"
-            )
 
 
 class ReviewSentimentModel(KerasPyfuncModel):
@@ -145,17 +47,17 @@ class ReviewSentimentModel(KerasPyfuncModel):
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         if REVIEW_COLUMN not in frame.columns:
-            raise ServingInputError(
+            raise InvalidInputError(
                 f"Expected a column {REVIEW_COLUMN!r} with review text, got columns "
                 f"{list(frame.columns)}"
             )
         reviews = frame[REVIEW_COLUMN].tolist()
-        check_reviews(reviews)
+        check_reviews(reviews, REVIEW_COLUMN)
         if not reviews:
             return pd.DataFrame(
                 {"probability_positive": np.zeros(0), "label": np.array([], dtype=object)}
             )
-        token_ids = vectorize_texts(reviews, self._index(), self.sequence_length, self.keep)
+        token_ids = vectorise_texts(reviews, self._index(), self.sequence_length, self.keep)
         probabilities = np.asarray(self.keras_model.predict(token_ids, batch_size=256, verbose=0))
         positive = probabilities[:, 1].astype(np.float64)
         labels = np.where(positive >= self.threshold, LABELS[1], LABELS[0])

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from advanced_dl.models.gcn import GCNConv, build_gcn, to_sparse_tensor
+from advanced_dl.features.graph import to_sparse_tensor
+from advanced_dl.models.gcn import GCNConv, build_gcn
 from advanced_dl.pipelines.cora_gcn.full_batch import EarlyStoppingConfig, train_full_batch
 
 N_NODES, N_FEATURES, N_CLASSES = 30, 6, 3
@@ -71,6 +72,7 @@ def test_constant_rate_or_hold_then_decay_and_every_epoch_timed(problem):
         early_stopping=EarlyStoppingConfig(patience=None),
     )
     assert constant.history["learning_rate"] == pytest.approx([0.05] * 3)
+    assert constant.best_epoch == 2  # no early stopping: the last epoch's weights are kept
 
 
 def test_early_stopping_restores_the_best_validation_loss_weights(problem):

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from matplotlib.figure import Figure
 
+from advanced_dl.io.imdb import read_review_archive
 from advanced_dl.pipelines.imdb_transformer import create_pipeline
 from advanced_dl.serving.imdb_transformer import ReviewSentimentModel
-
-from .conftest import synthetic_reviews, write_archive
+from tests.conftest import REPO_ROOT, KeptMemoryDataset
+from tests.synthetic_imdb import synthetic_reviews, write_archive
 
 NS = "imdb_transformer"
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-class KeptDataset(MemoryDataset):
-    """A MemoryDataset the runner does not empty once its consumers ran, to inspect it after."""
-
-    def _release(self) -> None:
-        pass
 
 
 def _default_params() -> dict:
@@ -40,18 +32,16 @@ def test_pipeline_runs_end_to_end_in_memory(tmp_path):
     params["vectorisation"]["sequence_length"] = 40
     pipeline = create_pipeline()
 
-    datasets = {f"{NS}.raw_archive": MemoryDataset(archive)}
+    datasets = {f"{NS}.reviews": MemoryDataset(read_review_archive(archive))}
     for group, values in params.items():
         datasets[f"params:{NS}.{group}"] = MemoryDataset(values)
     datasets["params:seed"] = MemoryDataset(42)
     for name in pipeline.all_outputs():
-        datasets[name] = KeptDataset(copy_mode="assign")
+        datasets[name] = KeptMemoryDataset(copy_mode="assign")
     catalog = DataCatalog(datasets=datasets)
 
     SequentialRunner().run(pipeline, catalog)
 
-    reviews = catalog.load(f"{NS}.reviews")
-    assert len(reviews) == 300
     assert len(catalog.load(f"{NS}.validation_reviews")) == 15  # 10% of 150 training reviews
     vocabulary = catalog.load(f"{NS}.vocabulary")
     assert vocabulary[:2] == ["", "[UNK]"]
@@ -62,11 +52,18 @@ def test_pipeline_runs_end_to_end_in_memory(tmp_path):
     assert set(metrics) == {"test_accuracy", "test_loss", "test_roc_auc", "test_f1"}
     assert all(math.isfinite(v) for v in metrics.values())
     history = catalog.load(f"{NS}.training_history")
-    assert history["epochs_trained"] == 1 and history["epoch_seconds"] > 0
-    for figure in ("training_curves_figure", "confusion_matrix_figure", "attention_figure"):
-        assert isinstance(catalog.load(f"{NS}.{figure}"), Figure)
+    assert history["epochs_trained"] == 1 and history["mean_epoch_seconds"] > 0
+    panels = [a.get_ylabel() for a in catalog.load(f"{NS}.training_history_figure").axes]
+    assert panels == ["loss", "accuracy", "learning rate"]
+    matrix = catalog.load(f"{NS}.confusion_matrix_figure").axes[0]
+    assert matrix.get_title() == "Test confusion matrix (150 reviews)"
+    assert catalog.load(f"{NS}.attention_figure").axes[0].get_title() == "head 0"
 
     served = catalog.load(f"{NS}.served_model")
     assert isinstance(served, ReviewSentimentModel)
-    scored = served.predict(None, pd.DataFrame({"review": ["Brilliant and moving.", "Awful."]}))
-    assert scored.shape == (2, 2)
+    test = catalog.load(f"{NS}.test_reviews")
+    scored = served.predict(None, pd.DataFrame({"review": test["text"]}))
+    probabilities = catalog.load(f"{NS}.test_probabilities")
+    np.testing.assert_allclose(scored["probability_positive"], probabilities, rtol=1e-6)
+    accuracy = ((probabilities >= 0.5).astype(int) == test["label"]).mean()
+    assert metrics["test_accuracy"] == pytest.approx(accuracy)

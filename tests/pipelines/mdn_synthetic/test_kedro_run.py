@@ -1,4 +1,4 @@
-"""``kedro run --pipeline mdn_synthetic``: MLflow run, reproducibility, served model, notebook."""
+"""``kedro run --pipelines mdn_synthetic``: MLflow run, reproducibility, served model, notebook."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ METRICS = ("test_ari", "test_nmi", "test_nll", "bayes_optimal_ari", "mean_error_
 
 @pytest.mark.slow
 def test_kedro_run_tracks_a_reproducible_run(kedro_project):
-    run_kedro(kedro_project, "run", "--pipeline", "mdn_synthetic", "--params", TINY)
+    run_kedro(kedro_project, "run", "--pipelines", "mdn_synthetic", "--params", TINY)
     client, first = latest_run(kedro_project, "mdn_synthetic")
 
     for name in METRICS:
@@ -30,13 +30,19 @@ def test_kedro_run_tracks_a_reproducible_run(kedro_project):
     assert params["mdn_synthetic.training.epochs"] == "3"
     assert params["mdn_synthetic.model.min_scale"] == "0.05"
     assert params["seed"] == "42"
-    assert first.data.tags["device"] == "CPU"
+    # What the device hook decided on this machine: the first GPU if TensorFlow sees one.
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    expected_device = f"GPU:0 ({gpus[0].name})" if gpus else "CPU"
+    assert first.data.tags["device"] == expected_device
+    assert first.data.tags["precision_policy"] == "float32"  # mixed_precision is off
     assert first.data.tags["tensorflow_version"].startswith("2.")
     figures = {f.path for f in client.list_artifacts(first.info.run_id, "figures")}
     assert figures == {
         "figures/training_data.png",
         "figures/test_predictions.png",
-        "figures/loss.png",
+        "figures/training_history.png",
     }
 
     model = mlflow.pyfunc.load_model(f"runs:/{first.info.run_id}/model")
@@ -55,7 +61,7 @@ def test_kedro_run_tracks_a_reproducible_run(kedro_project):
     assert outputs_of_type(notebook, "image/png") == 3
 
     # The same command twice gives the same metrics on the same machine.
-    run_kedro(kedro_project, "run", "--pipeline", "mdn_synthetic", "--params", TINY)
+    run_kedro(kedro_project, "run", "--pipelines", "mdn_synthetic", "--params", TINY)
     _, second = latest_run(kedro_project, "mdn_synthetic")
     assert second.info.run_id != first.info.run_id
     for name in METRICS[:-1]:

@@ -1,19 +1,19 @@
-"""Smoke test: ``kedro run --pipeline nab_anomaly``, tiny parameters, the mirror's NAB files."""
+"""Smoke test: ``kedro run --pipelines nab_anomaly``, tiny parameters, the mirror's NAB files."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO_ROOT, latest_run, run_kedro
+from tests.conftest import latest_run, run_kedro
+from tests.notebooks import execute_notebook, outputs_of_type
 
 from .test_pipeline import METRICS
 
 NS = "nab_anomaly"
-FIGURES = ("loss.png", "detections.png", "anomaly_score.png")
+FIGURES = ("training_history.png", "detections.png", "anomaly_score.png")
 
 
 @pytest.mark.slow
@@ -21,7 +21,7 @@ def test_kedro_run_logs_metrics_figures_and_a_detector_for_raw_csv(kedro_project
     run_kedro(
         kedro_project,
         "run",
-        "--pipeline",
+        "--pipelines",
         NS,
         "--params",
         f"{NS}.train_last_row=400,{NS}.training.epochs=1",
@@ -55,17 +55,5 @@ def test_kedro_run_logs_metrics_figures_and_a_detector_for_raw_csv(kedro_project
     with pytest.raises(Exception, match="timestamp"):
         served.predict(frame.drop(columns="timestamp"))
 
-    _execute_notebook(kedro_project)
-
-
-def _execute_notebook(project: Path) -> None:
-    import nbformat
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(REPO_ROOT / "notebooks" / f"{NS}.ipynb", as_version=4)
-    NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(project)}}
-    ).execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
+    notebook = execute_notebook(kedro_project, NS)
+    assert outputs_of_type(notebook, "image/png") == 3

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from matplotlib.figure import Figure
 
 from advanced_dl.io.nab import LazyNabSeries
 from advanced_dl.pipelines.nab_anomaly import create_pipeline
 from advanced_dl.serving.nab_anomaly import NabAnomalyDetector
+from tests.conftest import REPO_ROOT, KeptMemoryDataset
 
 from .test_nodes import START, TEST, TRAIN, raw_frame, square_wave
 
 NS = "nab_anomaly"
-REPO_ROOT = Path(__file__).resolve().parents[3]
 METRICS = {
     "test_precision",
     "test_recall",
@@ -32,15 +30,7 @@ METRICS = {
     "nab_score_reward_low_fp",
     "nab_score_reward_low_fn",
     "threshold",
-    "fit_seconds",
 }
-
-
-class KeptMemoryDataset(MemoryDataset):
-    """Keeps its data after the run, so the test can inspect intermediate outputs."""
-
-    def _release(self) -> None:
-        pass
 
 
 def _params() -> dict:
@@ -91,11 +81,16 @@ def test_pipeline_runs_end_to_end_in_memory(tmp_path):
     assert metrics["windows_total"] == 1
     detections = catalog.load(f"{NS}.test_detections")
     assert len(detections) == 400 and detections["anomaly_score"].iloc[:15].isna().all()
-    for figure in ("loss_figure", "detections_figure", "anomaly_score_figure"):
-        assert isinstance(catalog.load(f"{NS}.{figure}"), Figure)
+    panels = [a.get_ylabel() for a in catalog.load(f"{NS}.training_history_figure").axes]
+    assert panels == ["loss", "learning rate"]
+    title = catalog.load(f"{NS}.detections_figure").axes[0].get_title()
+    assert title == f"{TEST}: detections"
+    score_axis = catalog.load(f"{NS}.anomaly_score_figure").axes[0]
+    assert score_axis.get_ylabel() == "-log-likelihood of the newest row"
 
     served = catalog.load(f"{NS}.served_model")
     assert isinstance(served, NabAnomalyDetector)
     assert served.threshold == metrics["threshold"] and served.look_back == 16
     output = served.predict(None, pd.read_csv(paths[TEST]))
-    np.testing.assert_allclose(output["anomaly_score"], detections["anomaly_score"], rtol=1e-5)
+    np.testing.assert_array_equal(output["anomaly_score"], detections["anomaly_score"])
+    np.testing.assert_array_equal(output["is_anomaly"], detections["is_anomaly"])

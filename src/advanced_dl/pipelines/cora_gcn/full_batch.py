@@ -170,8 +170,8 @@ def train_full_batch(
     if early_stopping.patience is not None and early_stopping.restore_best_weights:
         model.set_weights(best_weights)
         logger.info("Restored the weights of the best epoch: %d", best_epoch + 1)
-    if best_epoch is None:
-        best_epoch = int(np.argmin(history["val_loss"]))
+    if best_epoch is None or not early_stopping.restore_best_weights:
+        best_epoch = len(epoch_seconds) - 1  # the weights kept are the last epoch's
     return FullBatchResult(
         history=history,
         fit_seconds=fit_seconds,

@@ -1,204 +1,26 @@
-"""Nodes of ``cora_gcn`` (ALGORITHMS.md section 4): a two-layer GCN on the Cora citation graph.
+"""Nodes of ``cora_gcn``: a two-layer GCN on a citation graph (docs/algorithms.md, section 4).
 
 Shapes: N nodes (2708), F word features (1433), C classes (7). Nodes keep
-features and graphs as SciPy CSR matrices; TensorFlow is imported only by
-the nodes that build, train or run the model.
+features and graphs as SciPy CSR matrices; the model's inputs are made by
+``advanced_dl.features.graph``, as in the served model. TensorFlow is
+imported only by the nodes that build, train or run the model. Parameters
+arrive validated (``parameters.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import tarfile
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from matplotlib.figure import Figure
 
-from advanced_dl.plotting import plot_training_curves
-
-from .planetoid import PLANETOID_CORA_SHA256, PLANETOID_FILES, load_planetoid
+from advanced_dl.features.graph import gcn_filter, model_inputs
+from advanced_dl.io.cora import PAPER_ID, SUBJECT
 
 logger = logging.getLogger(__name__)
-
-SPLITS = ("reference", "planetoid")
-PAPER_ID = "paper_id"
-SUBJECT = "subject"
-
-
-class CoraDataError(ValueError):
-    """The Cora files do not have the expected content."""
-
-
-# ---------------------------------------------------------------------------
-# Ingestion
-# ---------------------------------------------------------------------------
-
-
-def _member_bytes(tar: tarfile.TarFile, archive: Path, member: str) -> bytes:
-    try:
-        stream = tar.extractfile(member)
-    except KeyError:
-        stream = None
-    if stream is None:
-        raise CoraDataError(f"{archive} has no file {member!r}; it holds {tar.getnames()}")
-    return stream.read()
-
-
-def _check_member_sha256(data: bytes, archive: Path, member: str, expected: str | None) -> None:
-    if not expected:
-        return
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected.lower():
-        raise CoraDataError(
-            f"{archive}:{member} has SHA-256 {actual}, expected {expected} (the original "
-            f"LINQS file). Set the parameter cora_gcn.cora_files.*.sha256 to null to "
-            "accept a different version."
-        )
-
-
-def parse_content(text: str, source: str) -> pd.DataFrame:
-    """Parse ``cora.content``: ``<paper id> <F binary features> <subject>``, tab-separated.
-
-    Returns:
-        (N, F + 2) table: ``paper_id`` (str), ``subject`` (str), then features
-        ``w0 .. w{F-1}`` (uint8), in file order.
-
-    Raises:
-        CoraDataError: naming ``source`` and the offending rows (1-based line
-            numbers) or paper ids for wrong column counts, non-binary features
-            or duplicate ids.
-    """
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise CoraDataError(f"{source} is empty")
-    fields = [line.rstrip("\n").split("\t") for line in lines]
-    widths = np.array([len(row) for row in fields])
-    expected_width = int(Counter(widths.tolist()).most_common(1)[0][0])
-    bad_rows = np.flatnonzero(widths != expected_width)
-    if expected_width < 3 or bad_rows.size:
-        shown = ", ".join(
-            f"line {i + 1} ({fields[i][0]!r}: {widths[i]} columns)" for i in bad_rows[:10]
-        )
-        raise CoraDataError(
-            f"{source}: every row must have the same number of columns (id, features, "
-            f"subject; most rows have {expected_width}); {bad_rows.size} rows differ: {shown}"
-        )
-    paper_ids = np.array([row[0] for row in fields])
-    subjects = np.array([row[-1] for row in fields])
-    raw = np.array([row[1:-1] for row in fields])
-    binary = (raw == "0") | (raw == "1")
-    if not binary.all():
-        bad = np.argwhere(~binary)
-        shown = ", ".join(
-            f"line {r + 1} (paper {paper_ids[r]}, feature {c}: {str(raw[r, c])!r})"
-            for r, c in bad[:10]
-        )
-        raise CoraDataError(
-            f"{source}: features must be 0 or 1; {len(bad)} values are not: {shown}"
-        )
-    counts = Counter(paper_ids.tolist())
-    duplicates = sorted(pid for pid, count in counts.items() if count > 1)
-    if duplicates:
-        raise CoraDataError(
-            f"{source}: paper ids must be unique; duplicated: {duplicates[:20]}"
-            + (f" (and {len(duplicates) - 20} more)" if len(duplicates) > 20 else "")
-        )
-    features = pd.DataFrame(
-        (raw == "1").astype(np.uint8), columns=[f"w{i}" for i in range(raw.shape[1])]
-    )
-    table = pd.DataFrame({PAPER_ID: paper_ids, SUBJECT: subjects})
-    return pd.concat([table, features], axis=1)
-
-
-def parse_cites(text: str, source: str) -> pd.DataFrame:
-    """Parse ``cora.cites``: lines ``<cited id> <citing id>``, tab-separated.
-
-    Returns:
-        (E, 2) table ``cited, citing`` (str), in file order.
-
-    Raises:
-        CoraDataError: naming ``source`` and the lines without exactly two columns.
-    """
-    fields = [line.split() for line in text.splitlines() if line.strip()]
-    bad = [i for i, row in enumerate(fields) if len(row) != 2]
-    if bad:
-        shown = ", ".join(f"line {i + 1} ({len(fields[i])} columns)" for i in bad[:10])
-        raise CoraDataError(
-            f"{source}: every line must be '<cited id><TAB><citing id>'; {len(bad)} are not: "
-            f"{shown}"
-        )
-    return pd.DataFrame(fields, columns=["cited", "citing"], dtype=str)
-
-
-def read_cora(cora_archive: Path, cora_files: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read ``cora.content`` and ``cora.cites`` from the LINQS archive.
-
-    The archive's own checksum differs between copies (the mirror rebuilt it),
-    so the files inside are checked instead against the SHA-256 values in
-    ``cora_files`` (those of the original files). Reading from the archive is
-    this node's job: no Kedro dataset reads a member of a tar file.
-
-    Args:
-        cora_archive: local path of ``cora.tgz`` (from a ``RemoteFileDataset``).
-        cora_files: ``{"content": {"member": ..., "sha256": ...}, "cites": {...}}``.
-
-    Returns:
-        The content table (see :func:`parse_content`) and the citations table
-        (see :func:`parse_cites`).
-    """
-    archive = Path(cora_archive)
-    for kind in ("content", "cites"):
-        if not isinstance(cora_files.get(kind), dict) or not cora_files[kind].get("member"):
-            raise ValueError(
-                f"Parameter 'cora_gcn.cora_files.{kind}.member' must name the file in the "
-                f"archive; got {cora_files.get(kind)!r}"
-            )
-    with tarfile.open(archive) as tar:
-        texts = {}
-        for kind in ("content", "cites"):
-            member, sha256 = cora_files[kind]["member"], cora_files[kind].get("sha256")
-            data = _member_bytes(tar, archive, member)
-            _check_member_sha256(data, archive, member, sha256)
-            texts[kind] = (data.decode("utf-8"), f"{archive}:{member}")
-    content = parse_content(*texts["content"])
-    citations = parse_cites(*texts["cites"])
-    logger.info(
-        "Cora: %d papers, %d features, %d citations",
-        len(content),
-        content.shape[1] - 2,
-        len(citations),
-    )
-    return content, citations
-
-
-def validate_split(split: Any) -> str:
-    """Return ``split`` if it names a supported split, else raise a clear ValueError."""
-    if split not in SPLITS:
-        raise ValueError(f"Parameter 'cora_gcn.split' must be one of {list(SPLITS)}; got {split!r}")
-    return split
-
-
-def read_planetoid(split: str, val_size: int, **planetoid_files: Path) -> dict[str, Any]:
-    """Read the Planetoid files (checksums verified before unpickling) if ``split`` needs them.
-
-    Args:
-        split: ``"reference"`` or ``"planetoid"`` (validated here, first).
-        val_size: validation nodes after the training nodes (500).
-        planetoid_files: local paths keyed ``x, y, tx, ty, allx, ally, graph, test_index``.
-
-    Returns:
-        ``{}`` for the reference split; otherwise :func:`planetoid.load_planetoid`'s dict.
-    """
-    validate_split(split)
-    if split != "planetoid":
-        return {}
-    paths = {name: planetoid_files[name.replace(".", "_")] for name in PLANETOID_FILES}
-    return load_planetoid(paths, sha256=PLANETOID_CORA_SHA256, val_size=val_size)
 
 
 # ---------------------------------------------------------------------------
@@ -236,7 +58,10 @@ def _planetoid_class_names(planetoid: dict[str, Any], content: pd.DataFrame) -> 
 
 
 def build_graph(
-    cora_content: pd.DataFrame, cora_citations: pd.DataFrame, planetoid: dict[str, Any]
+    cora: dict[str, pd.DataFrame],
+    planetoid: dict[str, Any],
+    split: str,
+    planetoid_split: dict[str, int],
 ) -> dict[str, Any]:
     """The undirected citation graph with node features and subjects.
 
@@ -244,7 +69,12 @@ def build_graph(
     when either cites the other. Citations naming a paper absent from the
     content file are dropped (their count is logged), as are self-citations
     (the filter adds every self-loop). Planetoid split: the Planetoid files'
-    own nodes, features, labels and graph (``planetoid`` non-empty).
+    own nodes, features, labels and graph; validation is the
+    ``planetoid_split.val_size`` nodes after the training ones.
+
+    Args:
+        cora: ``{"content": (N, F + 2) table, "citations": (E, 2) table}`` (``io.CoraDataset``).
+        planetoid: the Planetoid files (``io.PlanetoidDataset``).
 
     Returns:
         dict: ``node_ids`` (N,) str, ``features`` (N, F) float32 CSR,
@@ -253,7 +83,14 @@ def build_graph(
         ``source`` ("reference" or "planetoid"), plus for Planetoid its
         ``train_index``, ``val_index``, ``test_index``.
     """
-    if planetoid:
+    cora_content, cora_citations = cora["content"], cora["citations"]
+    if split == "planetoid":
+        n_train, val_size = planetoid["train_index"].size, planetoid_split["val_size"]
+        if n_train + val_size > planetoid["n_known"]:
+            raise ValueError(
+                f"Parameter 'cora_gcn.planetoid_split.val_size' ({val_size}) plus the {n_train} "
+                f"training nodes exceed the {planetoid['n_known']} non-test nodes"
+            )
         names = _planetoid_class_names(planetoid, cora_content)
         labels = planetoid["labels"]
         subjects = np.array([names[k] if k >= 0 else "" for k in labels], dtype=object)
@@ -265,7 +102,7 @@ def build_graph(
             "adjacency": planetoid["adjacency"].astype(np.float32).tocsr(),
             "source": "planetoid",
             "train_index": planetoid["train_index"],
-            "val_index": planetoid["val_index"],
+            "val_index": np.arange(n_train, n_train + val_size, dtype=np.int64),
             "test_index": planetoid["test_index"],
         }
 
@@ -309,14 +146,8 @@ def build_graph(
 
 
 def build_graph_filter(citation_graph: dict[str, Any]) -> sp.csr_matrix:
-    """A_hat = D^-1/2 (A + I) D^-1/2, (N, N) float32 CSR, via spektral's ``GCNConv.preprocess``."""
-    from advanced_dl.models.gcn import GCNConv
-
-    adjacency = citation_graph["adjacency"]
-    if adjacency.diagonal().any():
-        raise ValueError("The adjacency matrix must have no self-loops before adding I")
-    graph_filter = GCNConv.preprocess(sp.csr_matrix(adjacency, dtype=np.float32))
-    return sp.csr_matrix(graph_filter, dtype=np.float32)
+    """A_hat = D^-1/2 (A + I) D^-1/2 of the citation graph: (N, N) float32 CSR."""
+    return gcn_filter(citation_graph["adjacency"])
 
 
 def encode_labels(citation_graph: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
@@ -352,13 +183,6 @@ def build_masks(
         for name, mask in masks.items():
             mask[citation_graph[f"{name}_index"]] = True
     else:
-        for key in ("train_per_class", "val_size", "test_size"):
-            value = reference_split.get(key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"Parameter 'cora_gcn.reference_split.{key}' must be a positive integer; "
-                    f"got {value!r}"
-                )
         per_class = reference_split["train_per_class"]
         classes = labels.argmax(axis=1)
         labelled = labels.sum(axis=1) > 0
@@ -392,48 +216,13 @@ def build_masks(
 # ---------------------------------------------------------------------------
 
 
-def _model_inputs(features: sp.spmatrix, graph_filter: sp.spmatrix) -> list[Any]:
-    from advanced_dl.models.gcn import to_sparse_tensor
-
-    return [to_sparse_tensor(features), to_sparse_tensor(graph_filter)]
-
-
-def validate_training_params(model_params: dict[str, Any], training: dict[str, Any]) -> None:
-    """Raise a ValueError naming the first invalid model or training parameter."""
-    checks = [
-        ("model.hidden_units", model_params.get("hidden_units"), int, lambda v: v >= 1),
-        ("model.dropout_rate", model_params.get("dropout_rate"), float, lambda v: 0 <= v < 1),
-        ("model.l2_factor", model_params.get("l2_factor"), float, lambda v: v >= 0),
-        ("training.learning_rate", training.get("learning_rate"), float, lambda v: v > 0),
-        ("training.epochs", training.get("epochs"), int, lambda v: v >= 1),
-    ]
-    for name, value, kind, ok in checks:
-        numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if not numeric or (kind is int and not isinstance(value, int)) or not ok(value):
-            raise ValueError(f"Parameter 'cora_gcn.{name}' is invalid: {value!r}")
-    patience = training.get("early_stopping_patience")
-    if patience is not None and (not isinstance(patience, int) or patience < 1):
-        raise ValueError(
-            f"Parameter 'cora_gcn.training.early_stopping_patience' must be a positive "
-            f"integer or null; got {patience!r}"
-        )
-    hold = training.get("hold_epochs")
-    if hold is not None and (not isinstance(hold, int) or hold < 0):
-        raise ValueError(
-            f"Parameter 'cora_gcn.training.hold_epochs' must be null (constant rate) or an "
-            f"integer >= 0; got {hold!r}"
-        )
-
-
 def train_gcn(
     citation_graph: dict[str, Any],
     graph_filter: sp.csr_matrix,
     labels: np.ndarray,
     masks: dict[str, np.ndarray],
-    *,
     model_params: dict[str, Any],
-    training: dict[str, Any],
-    seed: int,
+    training_params: dict[str, Any],
 ) -> tuple[Any, dict[str, Any]]:
     """Build the reference GCN and train it full-batch (see ``full_batch.train_full_batch``).
 
@@ -446,19 +235,16 @@ def train_gcn(
 
     Returns:
         The trained model (best validation-loss weights restored) and the
-        training history: per-epoch ``epoch_loss, epoch_accuracy, epoch_val_loss,
-        epoch_val_accuracy, epoch_learning_rate, epoch_wall_seconds`` plus ``fit_seconds`` (tracing
-        included), ``compile_seconds``, ``epochs_trained``, ``best_epoch``
-        and ``epoch_time_ms`` (mean wall time of an epoch, validation included).
+        training history: per-epoch ``loss, accuracy, val_loss, val_accuracy,
+        learning_rate, epoch_seconds`` plus ``fit_seconds`` (tracing included),
+        ``compile_seconds``, ``mean_epoch_seconds`` (validation included),
+        ``epochs_trained`` and ``best_epoch``.
     """
-    validate_training_params(model_params, training)
-    import keras
-
     from advanced_dl.models.gcn import build_gcn
 
     from .full_batch import EarlyStoppingConfig, train_full_batch
 
-    keras.utils.set_random_seed(seed)
+    training = training_params
     features = citation_graph["features"]
     model = build_gcn(
         n_nodes=features.shape[0],
@@ -469,7 +255,7 @@ def train_gcn(
         l2_factor=float(model_params["l2_factor"]),
         learning_rate=float(training["learning_rate"]),
     )
-    x, a = _model_inputs(features, graph_filter)
+    x, a = model_inputs(features, graph_filter)
     result = train_full_batch(
         model,
         x,
@@ -487,21 +273,13 @@ def train_gcn(
         decay_rate=float(training.get("decay_rate", 0.1)),
         verbose=bool(training.get("verbose", True)),
     )
-    # Curves are logged as "epoch_<Keras name>": the plain names are the selected
-    # (best-epoch) model's scalars, e.g. val_accuracy in test_metrics.
-    history = {
-        f"epoch_{name}"
-        if isinstance(value, list) and not name.startswith("epoch_")
-        else name: value
-        for name, value in result.as_metrics().items()
-    }
-    history["epoch_time_ms"] = 1000.0 * float(np.mean(result.epoch_seconds))
+    history = result.as_metrics()
     history["compile_seconds"] = result.compile_seconds
     logger.info(
         "Trained %d epochs in %.2f s (%.2f ms per epoch, tracing %.2f s); best epoch %d",
         result.epochs_trained,
         result.fit_seconds,
-        history["epoch_time_ms"],
+        1000 * history["mean_epoch_seconds"],
         result.compile_seconds,
         result.best_epoch + 1,
     )
@@ -513,7 +291,6 @@ def evaluate_gcn(
     citation_graph: dict[str, Any],
     graph_filter: sp.csr_matrix,
     labels: np.ndarray,
-    *,
     masks: dict[str, np.ndarray],
     class_names: list[str],
 ) -> tuple[dict[str, float], pd.DataFrame]:
@@ -521,14 +298,15 @@ def evaluate_gcn(
 
     Returns:
         Metrics ``test_accuracy``, ``test_macro_f1``, ``test_loss``,
-        ``val_accuracy``, and the per-class report on the test mask: one row
+        ``selected_val_accuracy`` (the kept weights' validation accuracy; the
+        per-epoch curve is ``val_accuracy``), and the per-class report on the test mask: one row
         per class plus ``macro avg`` and ``weighted avg``, columns
         ``class, precision, recall, f1, support``.
     """
     from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support
 
     probabilities = np.asarray(
-        trained_model(_model_inputs(citation_graph["features"], graph_filter), training=False)
+        trained_model(model_inputs(citation_graph["features"], graph_filter), training=False)
     )
     predicted = probabilities.argmax(axis=1)
     truth = labels.argmax(axis=1)
@@ -566,7 +344,7 @@ def evaluate_gcn(
         "test_loss": float(
             log_loss(truth[test], np.clip(probabilities[test], 1e-7, 1.0), labels=class_ids)
         ),
-        "val_accuracy": float(accuracy_score(truth[val], predicted[val])),
+        "selected_val_accuracy": float(accuracy_score(truth[val], predicted[val])),
     }
     logger.info("Test metrics: %s", metrics)
     return metrics, pd.concat([report, summary], ignore_index=True)
@@ -593,24 +371,16 @@ def embed_hidden_layer(
 
     from advanced_dl.models.gcn import hidden_activations_model
 
-    max_nodes, max_iter = tsne.get("max_nodes"), tsne.get("max_iter", 1000)
-    if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 10):
-        raise ValueError(
-            f"Parameter 'cora_gcn.tsne.max_nodes' must be null or >= 10; got {max_nodes!r}"
-        )
-    if not isinstance(max_iter, int) or max_iter < 250:
-        raise ValueError(
-            f"Parameter 'cora_gcn.tsne.max_iter' must be an integer >= 250; got {max_iter!r}"
-        )
+    max_nodes, max_iter = tsne["max_nodes"], tsne["max_iter"]
     hidden = np.asarray(
         hidden_activations_model(trained_model)(
-            _model_inputs(citation_graph["features"], graph_filter), training=False
+            model_inputs(citation_graph["features"], graph_filter), training=False
         )
     )
     nodes = np.arange(hidden.shape[0])
     if max_nodes is not None and max_nodes < nodes.size:
         nodes = np.sort(np.random.default_rng(seed).choice(nodes, size=max_nodes, replace=False))
-    perplexity = min(float(tsne.get("perplexity", 30.0)), (nodes.size - 1) / 3)
+    perplexity = min(float(tsne["perplexity"]), (nodes.size - 1) / 3)
     embedding = TSNE(
         n_components=2, perplexity=perplexity, max_iter=max_iter, init="pca", random_state=seed
     ).fit_transform(hidden[nodes])
@@ -618,46 +388,8 @@ def embed_hidden_layer(
 
 
 # ---------------------------------------------------------------------------
-# Figures and serving
+# Serving
 # ---------------------------------------------------------------------------
-
-
-def plot_training_history(training_history: dict[str, Any]) -> Figure:
-    """Loss and accuracy per epoch, training and validation."""
-    curves = {
-        name.removeprefix("epoch_"): values
-        for name, values in training_history.items()
-        if isinstance(values, list)
-    }
-    return plot_training_curves(curves, panels=("loss", "accuracy"), title="GCN on Cora")
-
-
-def plot_hidden_embedding(
-    hidden_embedding: pd.DataFrame, labels: np.ndarray, class_names: list[str]
-) -> Figure:
-    """t-SNE of the hidden layer (``node, tsne_1, tsne_2``), each node coloured by its class."""
-    figure = Figure(figsize=(7.5, 6.5), layout="constrained")
-    axis = figure.subplots()
-    nodes = hidden_embedding["node"].to_numpy()
-    points = hidden_embedding[["tsne_1", "tsne_2"]].to_numpy()
-    classes = labels[nodes].argmax(axis=1)
-    labelled = labels[nodes].sum(axis=1) > 0
-    colours = [f"C{k % 10}" for k in range(len(class_names))]
-    for k, name in enumerate(class_names):
-        chosen = labelled & (classes == k)
-        axis.scatter(
-            points[chosen, 0],
-            points[chosen, 1],
-            s=6,
-            color=colours[k],
-            label=name.replace("_", " "),
-            alpha=0.8,
-        )
-    axis.set_title(f"t-SNE of the first GCN layer's activations ({len(nodes)} nodes)")
-    axis.set_xticks([])
-    axis.set_yticks([])
-    axis.legend(markerscale=3, fontsize=8, loc="best")
-    return figure
 
 
 def build_served_model(

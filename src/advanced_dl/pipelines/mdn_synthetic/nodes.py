@@ -1,7 +1,9 @@
-"""Nodes of ``mdn_synthetic`` (ALGORITHMS.md section 2).
+"""Nodes of ``mdn_synthetic``: the mixture density network (docs/algorithms.md, section 2).
 
 Tables carry the input as ``x1, x2``, the target (the true component's mean)
-as ``y1, y2`` and the true component index as ``component``.
+as ``y1, y2`` and the true component index as ``component``. The network's
+output layout and the prediction table are ``advanced_dl.features.mixture``'s,
+as in the served model. Parameters arrive validated (``parameters.py``).
 """
 
 from __future__ import annotations
@@ -11,51 +13,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from advanced_dl.plotting import plot_training_curves
+from advanced_dl.features.mixture import (
+    INPUT_COLUMNS,
+    TARGET_COLUMNS,
+    frame_parameters,
+    mixture_frame,
+)
 
-# scikit-learn and SciPy are imported inside the nodes that use them: this
-# module is imported by the pipeline registry, which must stay fast.
+# scikit-learn, SciPy and TensorFlow are imported inside the nodes that use them:
+# this module is imported by the pipeline registry, which must stay fast.
 
 logger = logging.getLogger(__name__)
 
-X_COLUMNS = ["x1", "x2"]
-Y_COLUMNS = ["y1", "y2"]
-
-
-def _fail(parameter: str, expected: str, got: Any) -> None:
-    raise ValueError(f"Parameter 'mdn_synthetic.{parameter}' must be {expected}; got {got!r}")
-
-
-def validate_data_params(data_params: dict[str, Any]) -> None:
-    """Raise a ValueError naming the first invalid ``mdn_synthetic.data`` parameter."""
-    weights = np.asarray(data_params["mixture_weights"], dtype=float)
-    means = np.asarray(data_params["means"], dtype=float)
-    variances = np.asarray(data_params["variances"], dtype=float)
-    n_samples, train_size = data_params["n_samples"], data_params["train_size"]
-    if weights.ndim != 1 or weights.size < 1 or (weights < 0).any():
-        _fail("data.mixture_weights", "a non-empty list of non-negative numbers", weights.tolist())
-    if not np.isclose(weights.sum(), 1.0, atol=1e-6):
-        _fail(
-            "data.mixture_weights",
-            f"weights summing to 1 (sum is {weights.sum():.6g})",
-            weights.tolist(),
-        )
-    if means.ndim != 2 or means.shape[0] != weights.size:
-        _fail(
-            "data.means",
-            f"a list of {weights.size} points (one per mixture weight)",
-            means.tolist(),
-        )
-    if variances.shape != means.shape:
-        _fail("data.variances", f"the same shape as data.means {means.shape}", variances.tolist())
-    if (variances <= 0).any():
-        _fail("data.variances", "positive numbers", variances.tolist())
-    if not isinstance(n_samples, int) or n_samples < 2:
-        _fail("data.n_samples", "an integer >= 2", n_samples)
-    if not isinstance(train_size, int) or not 1 <= train_size < n_samples:
-        _fail("data.train_size", f"an integer in [1, n_samples={n_samples})", train_size)
+X_COLUMNS = list(INPUT_COLUMNS)
+Y_COLUMNS = list(TARGET_COLUMNS)
 
 
 def generate_mixture_samples(data_params: dict[str, Any], seed: int) -> pd.DataFrame:
@@ -68,7 +40,6 @@ def generate_mixture_samples(data_params: dict[str, Any], seed: int) -> pd.DataF
     Returns:
         (n_samples, 5) table ``x1, x2, y1, y2, component``.
     """
-    validate_data_params(data_params)
     rng = np.random.default_rng(seed)
     weights = np.asarray(data_params["mixture_weights"], dtype=float)
     means = np.asarray(data_params["means"], dtype=float)
@@ -89,33 +60,10 @@ def split_samples(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """First ``train_size`` rows train, the rest test (as in the reference)."""
     train_size = data_params["train_size"]
-    if not 1 <= train_size < len(samples):
-        _fail("data.train_size", f"an integer in [1, {len(samples)})", train_size)
     return (
         samples.iloc[:train_size].reset_index(drop=True),
         samples.iloc[train_size:].reset_index(drop=True),
     )
-
-
-def validate_model_params(model_params: dict[str, Any], training_params: dict[str, Any]) -> None:
-    """Raise a ValueError naming the first invalid model or training parameter."""
-    k = model_params["num_components"]
-    if not isinstance(k, int) or k < 1:
-        _fail("model.num_components", "an integer >= 1", k)
-    if not model_params["min_scale"] > 0:
-        _fail("model.min_scale", "a positive number", model_params["min_scale"])
-    if not 0 <= model_params["dropout_rate"] < 1:
-        _fail("model.dropout_rate", "a number in [0, 1)", model_params["dropout_rate"])
-    for name in ("epochs", "batch_size"):
-        value = training_params[name]
-        if not isinstance(value, int) or value < 1:
-            _fail(f"training.{name}", "a positive integer", value)
-    if not 0 < training_params["validation_fraction"] < 1:
-        _fail(
-            "training.validation_fraction",
-            "a number in (0, 1)",
-            training_params["validation_fraction"],
-        )
 
 
 def initial_mixture(y: np.ndarray, num_components: int, seed: int) -> dict[str, list]:
@@ -162,7 +110,6 @@ def train_mdn(
         history: per-epoch ``loss``, ``val_loss``, ``learning_rate`` plus
         ``fit_seconds`` and ``epochs_trained``.
     """
-    validate_model_params(model_params, training_params)
     from advanced_dl.models.mdn import build_mdn
     from advanced_dl.training import fit_model
 
@@ -203,49 +150,33 @@ def train_mdn(
     return model, result.as_metrics()
 
 
-def predict_mixture(model: Any, test_samples: pd.DataFrame) -> pd.DataFrame:
+def predict_mixture(trained_model: Any, test_samples: pd.DataFrame) -> pd.DataFrame:
     """Mixture parameters for each test row.
 
     Returns:
         (n, 1 + K + K*D + K) table: ``predicted_component`` (argmax weight),
         ``weight_<k>``, ``mean_<k>_<d>``, ``scale_<k>``.
     """
-    from advanced_dl.serving.mdn_synthetic import mixture_frame
-
-    params = model.predict(test_samples[X_COLUMNS].to_numpy("float32"), verbose=0)
-    num_components = model.get_layer("mixture").num_components
+    params = trained_model.predict(test_samples[X_COLUMNS].to_numpy("float32"), verbose=0)
+    num_components = trained_model.get_layer("mixture").num_components
     return mixture_frame(params, num_components, output_dim=len(Y_COLUMNS))
 
 
-def _unpack(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Prediction table -> weights (n, K), means (n, K, D), scales (n, K)."""
-    k = sum(c.startswith("weight_") for c in predictions.columns)
-    weights = predictions[[f"weight_{i}" for i in range(k)]].to_numpy(float)
-    means = np.stack(
-        [
-            predictions[[f"mean_{i}_{d}" for d in range(len(Y_COLUMNS))]].to_numpy(float)
-            for i in range(k)
-        ],
-        axis=1,
-    )
-    scales = predictions[[f"scale_{i}" for i in range(k)]].to_numpy(float)
-    return weights, means, scales
-
-
 def mixture_nll(y: np.ndarray, weights: np.ndarray, means: np.ndarray, scales: np.ndarray) -> float:
-    """Mean over rows of -log sum_k w_k N(y | mu_k, s_k^2 I), in log space.
+    """Mean over rows of -log sum_k w_k N(y | mu_k, s_k^2 I), in float64.
+
+    The training loss's own definition (``models.mdn.mixture_of_parts``), so the
+    reported test NLL is exactly what training minimised.
 
     Args:
         y: (n, D) targets; weights: (n, K); means: (n, K, D); scales: (n, K).
     """
-    from scipy.special import logsumexp
+    from advanced_dl.models.mdn import mixture_of_parts
 
-    d = y.shape[1]
-    squared = ((y[:, None, :] - means) ** 2).sum(axis=2)
-    log_normal = -0.5 * squared / scales**2 - d * np.log(scales) - 0.5 * d * np.log(2 * np.pi)
     with np.errstate(divide="ignore"):
         log_weights = np.log(weights)
-    return float(-logsumexp(log_weights + log_normal, axis=1).mean())
+    mixture = mixture_of_parts(means, scales, log_weights)
+    return float(-np.mean(mixture.log_prob(np.asarray(y, dtype=np.float64))))
 
 
 def bayes_optimal_components(x: np.ndarray, data_params: dict[str, Any]) -> np.ndarray:
@@ -290,7 +221,7 @@ def match_components(
 
 
 def evaluate_mixture(
-    test_samples: pd.DataFrame, predictions: pd.DataFrame, data_params: dict[str, Any]
+    test_samples: pd.DataFrame, test_predictions: pd.DataFrame, data_params: dict[str, Any]
 ) -> dict[str, float]:
     """Test metrics: clustering quality, NLL, and recovery of the true means.
 
@@ -301,9 +232,10 @@ def evaluate_mixture(
     """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    predictions = test_predictions
     truth = test_samples["component"].to_numpy()
     predicted = predictions["predicted_component"].to_numpy()
-    weights, means, scales = _unpack(predictions)
+    weights, means, scales = frame_parameters(predictions)
     true_means = np.asarray(data_params["means"], dtype=float)
     matches = match_components(predicted, means, weights, true_means)
     bayes = bayes_optimal_components(test_samples[X_COLUMNS].to_numpy(float), data_params)
@@ -319,67 +251,12 @@ def evaluate_mixture(
     return metrics
 
 
-def _scatter_by_component(axis, x: np.ndarray, components: np.ndarray, label: str) -> None:
-    for component in np.unique(components):
-        rows = components == component
-        axis.scatter(x[rows, 0], x[rows, 1], s=6, alpha=0.6, label=f"{label} {component}")
-    axis.set_xlabel("x1")
-    axis.set_ylabel("x2")
-    axis.set_aspect("equal", adjustable="datalim")
-    axis.legend(markerscale=3, fontsize="small")
-
-
-def plot_training_data(train_samples: pd.DataFrame) -> Figure:
-    """Training inputs coloured by their true component."""
-    figure = Figure(figsize=(5.5, 5), layout="constrained")
-    axis = figure.subplots()
-    _scatter_by_component(
-        axis,
-        train_samples[X_COLUMNS].to_numpy(),
-        train_samples["component"].to_numpy(),
-        "component",
-    )
-    axis.set_title("Training data by true component")
-    return figure
-
-
-def plot_test_predictions(
-    test_samples: pd.DataFrame, predictions: pd.DataFrame, data_params: dict[str, Any]
-) -> Figure:
-    """Test inputs coloured by predicted component; predicted and true means marked."""
-    predicted = predictions["predicted_component"].to_numpy()
-    weights, means, _ = _unpack(predictions)
-    true_means = np.asarray(data_params["means"], dtype=float)
-    figure = Figure(figsize=(5.5, 5), layout="constrained")
-    axis = figure.subplots()
-    _scatter_by_component(axis, test_samples[X_COLUMNS].to_numpy(), predicted, "predicted")
-    for true_component, (component, _) in match_components(
-        predicted, means, weights, true_means
-    ).items():
-        rows = predicted == component
-        centre = (
-            means[rows, component].mean(axis=0) if rows.any() else means[:, component].mean(axis=0)
-        )
-        axis.scatter(*centre, marker="X", s=140, color="black", zorder=3)
-        axis.annotate(f"mu {component}", centre, textcoords="offset points", xytext=(6, 6))
-        axis.scatter(*true_means[true_component], marker="+", s=200, color="red", zorder=3)
-    axis.set_title("Test data by predicted component (X: predicted mean, +: true mean)")
-    return figure
-
-
-def plot_loss(training_history: dict[str, Any]) -> Figure:
-    """Training and validation NLL per epoch, and the learning rate."""
-    return plot_training_curves(
-        training_history, panels=("loss", "learning_rate"), title="MDN training"
-    )
-
-
-def build_served_model(model: Any, test_samples: pd.DataFrame) -> Any:
+def build_served_model(trained_model: Any, test_samples: pd.DataFrame) -> Any:
     """Wrap the fitted network as the MLflow model users deploy (x1, x2 -> mixture)."""
     from advanced_dl.serving.mdn_synthetic import MdnServingModel
 
     return MdnServingModel(
-        keras_model=model,
+        keras_model=trained_model,
         input_example=test_samples[X_COLUMNS].head(5).reset_index(drop=True),
-        num_components=model.get_layer("mixture").num_components,
+        num_components=trained_model.get_layer("mixture").num_components,
     )

@@ -2,13 +2,13 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from advanced_dl.plotting import plot_training_history
+
+from .figures import plot_test_predictions, plot_training_data
 from .nodes import (
     build_served_model,
     evaluate_mixture,
     generate_mixture_samples,
-    plot_loss,
-    plot_test_predictions,
-    plot_training_data,
     predict_mixture,
     split_samples,
     train_mdn,
@@ -19,70 +19,57 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=generate_mixture_samples,
-                inputs={"data_params": "params:data", "seed": "params:seed"},
-                outputs="samples",
+                generate_mixture_samples,
+                ["params:data", "params:seed"],
+                "samples",
                 name="generate_mixture_samples",
             ),
             Node(
-                func=split_samples,
-                inputs={"samples": "samples", "data_params": "params:data"},
-                outputs=["train_samples", "test_samples"],
+                split_samples,
+                ["samples", "params:data"],
+                ["train_samples", "test_samples"],
                 name="split_samples",
             ),
             Node(
-                func=train_mdn,
-                inputs={
-                    "train_samples": "train_samples",
-                    "model_params": "params:model",
-                    "training_params": "params:training",
-                    "seed": "params:seed",
-                },
-                outputs=["trained_model", "training_history"],
+                train_mdn,
+                ["train_samples", "params:model", "params:training", "params:seed"],
+                ["trained_model", "training_history"],
                 name="train_mdn",
             ),
             Node(
-                func=predict_mixture,
-                inputs={"model": "trained_model", "test_samples": "test_samples"},
-                outputs="test_predictions",
+                predict_mixture,
+                ["trained_model", "test_samples"],
+                "test_predictions",
                 name="predict_mixture",
             ),
             Node(
-                func=evaluate_mixture,
-                inputs={
-                    "test_samples": "test_samples",
-                    "predictions": "test_predictions",
-                    "data_params": "params:data",
-                },
-                outputs="test_metrics",
+                evaluate_mixture,
+                ["test_samples", "test_predictions", "params:data"],
+                "test_metrics",
                 name="evaluate_mixture",
             ),
             Node(
-                func=plot_training_data,
-                inputs={"train_samples": "train_samples"},
-                outputs="training_data_figure",
+                plot_training_data,
+                "train_samples",
+                "training_data_figure",
                 name="plot_training_data",
             ),
             Node(
-                func=plot_test_predictions,
-                inputs={
-                    "test_samples": "test_samples",
-                    "predictions": "test_predictions",
-                    "data_params": "params:data",
-                },
-                outputs="test_predictions_figure",
+                plot_test_predictions,
+                ["test_samples", "test_predictions", "params:data"],
+                "test_predictions_figure",
                 name="plot_test_predictions",
             ),
             Node(
-                func=plot_loss,
-                inputs={"training_history": "training_history"},
-                outputs="loss_figure",
-                name="plot_loss",
+                plot_training_history,
+                "training_history",
+                "training_history_figure",
+                name="plot_training_history",
             ),
             Node(
-                func=build_served_model,
-                inputs={"model": "trained_model", "test_samples": "test_samples"},
-                outputs="served_model",
+                build_served_model,
+                ["trained_model", "test_samples"],
+                "served_model",
                 name="build_served_model",
             ),
         ],

@@ -1,9 +1,11 @@
-"""Nodes of ``nab_anomaly`` (ALGORITHMS.md sections 1 and 5).
+"""Nodes of ``nab_anomaly``: the LSTM-VAE detector (docs/algorithms.md, sections 1 and 5).
 
 Series tables have columns ``timestamp`` (datetime64) and ``value`` (float64);
 the test table adds ``label`` (1 at a labelled anomaly timestamp) and
 ``window`` (index of the NAB window holding the row, -1 outside every window).
-A row's anomaly score uses only the window of ``look_back`` rows ending at it.
+A row's anomaly score uses only the window of ``look_back`` rows ending at it;
+scaling, windows, scores and flags come from ``advanced_dl.features.series``,
+as in the served detector. Parameters arrive validated (``parameters.py``).
 """
 
 from __future__ import annotations
@@ -14,36 +16,34 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from advanced_dl import nab_score
-from advanced_dl.plotting import plot_training_curves
+from advanced_dl.features.series import (
+    causal_scores,
+    flag_anomalies,
+    last_step_scores,
+    scale_values,
+    sliding_windows,
+    validate_series,
+)
 
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "nab_anomaly"
 
 
-def _fail(parameter: str, expected: str, got: Any) -> None:
-    raise ValueError(f"Parameter '{NAMESPACE}.{parameter}' must be {expected}; got {got!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_series_name(parameter: str, name: Any, known: list[str]) -> None:
+def _check_series_name(parameter: str, name: str, known: list[str]) -> None:
     from advanced_dl.io.nab import UnknownSeriesError, close_matches_message
 
-    if not isinstance(name, str) or name not in known:
-        message = close_matches_message(str(name), known, "NAB series")
+    if name not in known:
+        message = close_matches_message(name, known, "NAB series")
         raise UnknownSeriesError(
             f"Parameter '{NAMESPACE}.{parameter}': {message} (names are '<category>/<file>.csv' "
             "as in labels/combined_labels.json)"
         )
 
 
-def load_series(  # noqa: PLR0917  (Kedro passes each input by name)
+def load_series(
     series: Mapping[str, Callable[[], pd.DataFrame]],
     labels: dict[str, list[str]],
     train_series: str,
@@ -66,39 +66,21 @@ def load_series(  # noqa: PLR0917  (Kedro passes each input by name)
 
     Raises:
         UnknownSeriesError: a series name not in the corpus (close matches listed).
-        ValueError: an invalid parameter, or a series that fails the checks of
-            :func:`advanced_dl.serving.nab_anomaly.validate_series`.
+        ValueError: ``train_last_row`` beyond the series, or a series that fails
+            :func:`advanced_dl.features.series.validate_series`.
     """
-    # Imported here: the serving package imports MLflow, too slow for the pipeline registry.
-    from advanced_dl.serving.nab_anomaly import validate_series
-
-    if not _is_int(look_back) or look_back < 2:
-        _fail("look_back", "an integer >= 2", look_back)
     known = sorted(labels)
     _check_series_name("train_series", train_series, known)
     _check_series_name("test_series", test_series, known)
-    if not _is_int(train_first_row) or train_first_row < 0:
-        _fail("train_first_row", "an integer >= 0", train_first_row)
-    if not _is_int(train_last_row) or train_last_row < train_first_row:
-        _fail(
-            "train_last_row", f"an integer >= train_first_row ({train_first_row})", train_last_row
-        )
 
     train_file = f"nab/data/{train_series}"
     train_all = validate_series(series[train_series](), train_file, min_rows=look_back)
     if train_last_row >= len(train_all):
-        _fail(
-            "train_last_row",
-            f"a row of {train_file}, which has {len(train_all)} rows",
-            train_last_row,
+        raise ValueError(
+            f"Parameter '{NAMESPACE}.train_last_row' must be a row of {train_file}, which has "
+            f"{len(train_all)} rows; got {train_last_row}"
         )
     train = train_all.iloc[train_first_row : train_last_row + 1].reset_index(drop=True)
-    if len(train) < look_back + 1:
-        _fail(
-            "train_first_row/train_last_row",
-            f"a slice of at least look_back + 1 = {look_back + 1} rows (to validate on)",
-            [train_first_row, train_last_row],
-        )
     test = validate_series(series[test_series](), f"nab/data/{test_series}", min_rows=look_back)
     logger.info(
         "Training rows %d..%d of %s; testing on %d rows of %s",
@@ -112,7 +94,7 @@ def load_series(  # noqa: PLR0917  (Kedro passes each input by name)
 
 
 def attach_labels(
-    test: pd.DataFrame,
+    test_series_values: pd.DataFrame,
     labels: dict[str, list[str]],
     windows: dict[str, list[list[str]]],
     test_series: str,
@@ -136,7 +118,7 @@ def attach_labels(
             raise ValueError(
                 f"{what} has no entry for series {test_series!r}; expected one per series"
             )
-    labelled = test.copy()
+    labelled = test_series_values.copy()
     anomaly_times = pd.to_datetime(pd.Series(labels[test_series], dtype="object"))
     labelled["label"] = labelled["timestamp"].isin(anomaly_times).astype("int64")
     missing = set(anomaly_times) - set(labelled["timestamp"])
@@ -160,7 +142,7 @@ def attach_labels(
     return labelled
 
 
-def fit_scaler(train: pd.DataFrame) -> dict[str, float]:
+def fit_scaler(train_series_values: pd.DataFrame) -> dict[str, float]:
     """Standard scaler fitted on the training values only: ``{"mean", "scale"}``.
 
     ``scale`` is the population standard deviation (sklearn's ``StandardScaler``),
@@ -168,19 +150,18 @@ def fit_scaler(train: pd.DataFrame) -> dict[str, float]:
     """
     from sklearn.preprocessing import StandardScaler
 
-    scaler = StandardScaler().fit(train[["value"]].to_numpy())
+    scaler = StandardScaler().fit(train_series_values[["value"]].to_numpy())
     return {"mean": float(scaler.mean_[0]), "scale": float(scaler.scale_[0])}
 
 
 def scale_series(
-    train: pd.DataFrame, test: pd.DataFrame, scaler: dict[str, float]
+    train_series_values: pd.DataFrame, test_series_values: pd.DataFrame, scaler: dict[str, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Standardise both series with the training scaler: (n_train,), (n_test,) float32."""
-
-    def scale(frame: pd.DataFrame) -> np.ndarray:
-        return ((frame["value"].to_numpy() - scaler["mean"]) / scaler["scale"]).astype("float32")
-
-    return scale(train), scale(test)
+    return (
+        scale_values(train_series_values["value"].to_numpy(), scaler),
+        scale_values(test_series_values["value"].to_numpy(), scaler),
+    )
 
 
 def make_windows(train_scaled: np.ndarray, look_back: int) -> np.ndarray:
@@ -189,12 +170,11 @@ def make_windows(train_scaled: np.ndarray, look_back: int) -> np.ndarray:
     Window i is rows i..i+look_back-1. Unlike the reference, the last possible
     window is kept (the reference stops one window early).
     """
-    values = np.asarray(train_scaled, dtype="float32")
-    return np.lib.stride_tricks.sliding_window_view(values, look_back)[..., None].copy()
+    return sliding_windows(train_scaled, look_back).copy()
 
 
 def split_windows(
-    windows: np.ndarray, validation_fraction: float, seed: int
+    train_series_windows: np.ndarray, validation_fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random train/validation split of the windows (seeded).
 
@@ -202,27 +182,12 @@ def split_windows(
         (n_train, look_back, 1), (n_validation, look_back, 1) with
         n_validation = round(validation_fraction * n), at least 1.
     """
-    if not 0 < validation_fraction < 1:
-        _fail("training.validation_fraction", "a number in (0, 1)", validation_fraction)
+    windows = train_series_windows
     if len(windows) < 2:
         raise ValueError(f"Need at least 2 training windows to split, got {len(windows)}")
     order = np.random.default_rng(seed).permutation(len(windows))
     n_validation = min(max(1, round(validation_fraction * len(windows))), len(windows) - 1)
     return windows[order[n_validation:]], windows[order[:n_validation]]
-
-
-def validate_model_params(model_params: dict[str, Any], training_params: dict[str, Any]) -> None:
-    """Raise a ValueError naming the first invalid model or training parameter."""
-    for name in ("intermediate_dim", "latent_dim"):
-        if not _is_int(model_params[name]) or model_params[name] < 1:
-            _fail(f"model.{name}", "a positive integer", model_params[name])
-    if not model_params["scale_floor"] > 0:
-        _fail("model.scale_floor", "a positive number", model_params["scale_floor"])
-    for name in ("epochs", "batch_size"):
-        if not _is_int(training_params[name]) or training_params[name] < 1:
-            _fail(f"training.{name}", "a positive integer", training_params[name])
-    if not training_params["learning_rate"] > 0:
-        _fail("training.learning_rate", "a positive number", training_params["learning_rate"])
 
 
 def train_lstm_vae(
@@ -241,7 +206,6 @@ def train_lstm_vae(
         (batch, look_back)) and the training history (per-epoch ``loss``,
         ``val_loss``, ``learning_rate``, plus ``fit_seconds``, ``epochs_trained``).
     """
-    validate_model_params(model_params, training_params)
     from advanced_dl.models.lstm_vae import build_lstm_vae
     from advanced_dl.training import fit_model
 
@@ -267,25 +231,23 @@ def train_lstm_vae(
     return model, result.as_metrics()
 
 
-def score_validation_windows(model: Any, validation_windows: np.ndarray) -> np.ndarray:
+def score_validation_windows(trained_model: Any, validation_windows: np.ndarray) -> np.ndarray:
     """Each validation window's score, defined as for test rows: -log-likelihood of its last step.
 
     Returns:
         (n_validation,) float64.
     """
-    log_likelihood = model.predict(validation_windows, batch_size=1024, verbose=0)
-    return -np.asarray(log_likelihood, dtype="float64")[:, -1]
+    log_likelihood = trained_model.predict(validation_windows, batch_size=1024, verbose=0)
+    return last_step_scores(log_likelihood)
 
 
-def score_test_rows(model: Any, test_scaled: np.ndarray, look_back: int) -> np.ndarray:
+def score_test_rows(trained_model: Any, test_scaled: np.ndarray, look_back: int) -> np.ndarray:
     """Causal anomaly score of each test row: (n_test,) float64, NaN for the first look_back - 1.
 
     Row t's score is the negative log-likelihood of row t at the last step of
     the window of rows t - look_back + 1 .. t, so no later row is used.
     """
-    from advanced_dl.serving.nab_anomaly import causal_scores
-
-    return causal_scores(model, test_scaled, look_back)
+    return causal_scores(trained_model, test_scaled, look_back)
 
 
 def choose_threshold(validation_scores: np.ndarray, threshold_params: dict[str, Any]) -> float:
@@ -296,10 +258,6 @@ def choose_threshold(validation_scores: np.ndarray, threshold_params: dict[str, 
     the plain ``q`` quantile.
     """
     q, multiplier = threshold_params["quantile"], threshold_params["iqr_multiplier"]
-    if not 0 <= q <= 1:
-        _fail("threshold.quantile", "a number in [0, 1]", q)
-    if not multiplier >= 0:
-        _fail("threshold.iqr_multiplier", "a number >= 0", multiplier)
     scores = np.asarray(validation_scores, dtype="float64")
     if scores.size == 0 or not np.isfinite(scores).all():
         raise ValueError("Validation scores must be a non-empty array of finite numbers")
@@ -316,18 +274,18 @@ def choose_threshold(validation_scores: np.ndarray, threshold_params: dict[str, 
 
 
 def detect_anomalies(
-    labelled_test: pd.DataFrame, test_scores: np.ndarray, threshold: float
+    labelled_test_series: pd.DataFrame, test_scores: np.ndarray, threshold: float
 ) -> pd.DataFrame:
     """Flag rows whose score is >= threshold (rows without a score are never flagged).
 
     Returns:
         (n, 6) table ``timestamp, value, label, window, anomaly_score, is_anomaly``.
     """
-    if len(test_scores) != len(labelled_test):
-        raise ValueError(f"{len(test_scores)} scores for {len(labelled_test)} test rows")
-    detections = labelled_test.copy()
+    if len(test_scores) != len(labelled_test_series):
+        raise ValueError(f"{len(test_scores)} scores for {len(labelled_test_series)} test rows")
+    detections = labelled_test_series.copy()
     detections["anomaly_score"] = np.asarray(test_scores, dtype="float64")
-    detections["is_anomaly"] = detections["anomaly_score"].fillna(-np.inf).ge(threshold)
+    detections["is_anomaly"] = flag_anomalies(detections["anomaly_score"].to_numpy(), threshold)
     return detections
 
 
@@ -338,9 +296,7 @@ def window_rows(detections: pd.DataFrame) -> list[tuple[int, int]]:
     return [(int(g.index.min()), int(g.index.max())) for _, g in groups]
 
 
-def evaluate_detections(
-    detections: pd.DataFrame, threshold: float, training_history: dict[str, Any]
-) -> dict[str, float]:
+def evaluate_detections(test_detections: pd.DataFrame, threshold: float) -> dict[str, float]:
     """Per-row and per-window metrics, and the NAB score under its three profiles.
 
     ``first_detection_delay_rows`` is the mean over windows of (first counted
@@ -351,10 +307,11 @@ def evaluate_detections(
     Returns:
         ``test_precision, test_recall, test_f1, windows_total, windows_detected,
         false_positive_detections, first_detection_delay_rows, nab_score_standard,
-        nab_score_reward_low_fp, nab_score_reward_low_fn, threshold, fit_seconds``.
+        nab_score_reward_low_fp, nab_score_reward_low_fn, threshold``.
     """
     from sklearn.metrics import f1_score, precision_score, recall_score
 
+    detections = test_detections
     flags = detections["is_anomaly"].to_numpy(bool)
     labels = detections["label"].to_numpy()
     windows = window_rows(detections)
@@ -382,7 +339,6 @@ def evaluate_detections(
         "false_positive_detections": float((counted & ~in_window).sum()),
         "first_detection_delay_rows": float(np.mean(delays)) if delays else 0.0,
         "threshold": float(threshold),
-        "fit_seconds": float(training_history["fit_seconds"]),
     }
     for profile in nab_score.PROFILES:
         metrics[f"nab_score_{profile}"] = nab_score.normalized_score(flags, windows, profile)
@@ -390,83 +346,12 @@ def evaluate_detections(
     return metrics
 
 
-def plot_loss(training_history: dict[str, Any]) -> Figure:
-    """Training and validation loss per epoch, and the learning rate."""
-    return plot_training_curves(
-        training_history, panels=("loss", "learning_rate"), title="LSTM-VAE training"
-    )
-
-
-def _shade_windows(axis, detections: pd.DataFrame) -> None:
-    for k, (left, right) in enumerate(window_rows(detections)):
-        axis.axvspan(
-            detections["timestamp"].iloc[left],
-            detections["timestamp"].iloc[right],
-            color="tab:orange",
-            alpha=0.2,
-            label="NAB window" if k == 0 else None,
-        )
-
-
-def plot_detections(detections: pd.DataFrame, test_series: str) -> Figure:
-    """Test series with NAB windows shaded, labelled anomalies and detections marked."""
-    figure = Figure(figsize=(12, 4), layout="constrained")
-    axis = figure.subplots()
-    axis.plot(detections["timestamp"], detections["value"], lw=0.7, color="tab:blue", label="value")
-    _shade_windows(axis, detections)
-    probation = nab_score.probationary_rows(len(detections))
-    if probation:
-        axis.axvline(
-            detections["timestamp"].iloc[probation],
-            color="grey",
-            ls=":",
-            label="end of probationary period",
-        )
-    labelled = detections[detections["label"] == 1]
-    axis.scatter(
-        labelled["timestamp"],
-        labelled["value"],
-        marker="o",
-        s=60,
-        facecolors="none",
-        edgecolors="black",
-        zorder=3,
-        label="labelled anomaly",
-    )
-    flagged = detections[detections["is_anomaly"]]
-    axis.scatter(
-        flagged["timestamp"],
-        flagged["value"],
-        marker="x",
-        s=18,
-        color="tab:red",
-        zorder=4,
-        label=f"detection ({len(flagged)} rows)",
-    )
-    axis.set_title(f"{test_series}: detections")
-    axis.set_xlabel("timestamp")
-    axis.set_ylabel("value")
-    axis.legend(loc="upper left", fontsize="small")
-    return figure
-
-
-def plot_anomaly_score(detections: pd.DataFrame, threshold: float) -> Figure:
-    """Anomaly score per row with the threshold line (symlog axis when the peak dwarfs it)."""
-    figure = Figure(figsize=(12, 3.5), layout="constrained")
-    axis = figure.subplots()
-    axis.plot(detections["timestamp"], detections["anomaly_score"], lw=0.7, label="anomaly score")
-    axis.axhline(threshold, color="tab:red", ls="--", label=f"threshold {threshold:.3g}")
-    _shade_windows(axis, detections)
-    if detections["anomaly_score"].max() - threshold > 50 * max(abs(threshold), 1.0):
-        axis.set_yscale("symlog")
-    axis.set_xlabel("timestamp")
-    axis.set_ylabel("-log-likelihood of the newest row")
-    axis.legend(loc="upper left", fontsize="small")
-    return figure
-
-
 def build_served_model(
-    model: Any, scaler: dict[str, float], look_back: int, threshold: float, test: pd.DataFrame
+    trained_model: Any,
+    scaler: dict[str, float],
+    look_back: int,
+    threshold: float,
+    test_series_values: pd.DataFrame,
 ) -> Any:
     """Wrap the network as the detector users deploy (raw ``timestamp,value`` -> score, flag).
 
@@ -475,7 +360,7 @@ def build_served_model(
     """
     from advanced_dl.serving.nab_anomaly import NabAnomalyDetector
 
-    example = test.head(look_back + 1)
+    example = test_series_values.head(look_back + 1)
     input_example = pd.DataFrame(
         {
             "timestamp": example["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
@@ -483,10 +368,9 @@ def build_served_model(
         }
     )
     return NabAnomalyDetector(
-        keras_model=model,
+        keras_model=trained_model,
         input_example=input_example,
-        scaler_mean=scaler["mean"],
-        scaler_scale=scaler["scale"],
+        scaler=scaler,
         look_back=look_back,
         threshold=threshold,
     )

@@ -9,7 +9,7 @@ import pytest
 
 from advanced_dl.data.acquisition import DataAcquisitionError
 from advanced_dl.io import NabSeriesDataset
-from advanced_dl.io.nab import UnknownSeriesError
+from advanced_dl.io.nab import LazyNabSeries, UnknownSeriesError
 
 SERIES = "artificialWithAnomaly/tiny.csv"
 CSV = "timestamp,value\n2014-04-01 00:00:00,1.5\n2014-04-01 00:05:00,2.5\n"
@@ -40,7 +40,7 @@ def test_series_are_fetched_only_when_read(fake_mirror, tmp_path):
         "1.5",
         "2.5",
     ]
-    with pytest.raises(UnknownSeriesError, match="close matches.*tiny.csv"):
+    with pytest.raises(UnknownSeriesError, match=r"close matches.*tiny\.csv"):
         series["artificialWithAnomaly/tiny.cvs"]
 
 
@@ -53,3 +53,11 @@ def test_checksum_mismatch_is_refused(fake_mirror, tmp_path):
 def test_raw_data_is_never_saved(tmp_path):
     with pytest.raises(Exception, match="never written"):
         NabSeriesDataset(raw_dir=str(tmp_path)).save({})
+
+
+def test_lazy_mapping_lists_close_matches():
+    names = ["artificialNoAnomaly/square.csv", "artificialWithAnomaly/square_jump.csv"]
+    mapping = LazyNabSeries(names, fetch_series=lambda name: None)
+    assert len(mapping) == 2 and set(mapping) == set(names)
+    with pytest.raises(UnknownSeriesError, match=r"close matches.*artificialNoAnomaly/square\.csv"):
+        mapping["artificialNoAnomaly/squar.csv"]

@@ -1,8 +1,8 @@
-"""Read the Planetoid split of Cora (``ind.cora.*``, Yang et al. 2016) safely.
+"""The Planetoid files of a citation graph (``ind.<name>.*``, Yang et al. 2016), read safely.
 
 The Planetoid files are Python pickles, and unpickling can run arbitrary
-code. Each file's SHA-256 is therefore checked against the value pinned here
-BEFORE it is opened as a pickle, and a mismatch is refused. As a second line
+code. Each file's SHA-256 is therefore checked against the value pinned in the
+catalog BEFORE it is opened as a pickle, and a mismatch is refused. As a second line
 of defence the unpickler only resolves the few classes these files contain
 (NumPy arrays, SciPy CSR matrices, ``defaultdict`` and ``list``).
 
@@ -10,8 +10,9 @@ Layout of the files (as the GCN paper's code reads them): ``x``/``y`` are
 the 140 training nodes (nodes 0..139), ``allx``/``ally`` all the nodes that
 are not test nodes (0..1707, the first 140 being the training ones), ``tx``/``ty``
 the 1000 test nodes, whose node indices are listed, in the same order, in
-``test.index``; ``graph`` maps each node index to its neighbours. Validation
-is the 500 nodes after the training ones (140..639).
+``test.index``; ``graph`` maps each node index to its neighbours. The GCN
+paper validates on the nodes after the training ones (the pipeline's
+``planetoid_split.val_size``).
 """
 
 from __future__ import annotations
@@ -26,22 +27,13 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from kedro.io import AbstractDataset, DatasetError
+
+from advanced_dl.data.acquisition import DEFAULT_RAW_DIR, fetch
 
 logger = logging.getLogger(__name__)
 
 PLANETOID_FILES = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
-
-#: SHA-256 of the canonical ``ind.cora.*`` files (kimiyoung/planetoid, data/).
-PLANETOID_CORA_SHA256: Mapping[str, str] = {
-    "x": "23cfa55d91c6f624233f5eb7b6e3f141f1bd2b2ae39608a63cf5d084bb27baab",
-    "y": "94465c14eb53e04ca262198dcbb2521ee8af60fb3f3d546cd6ca24a511b0e7d1",
-    "tx": "b9afbaa4a400df991f6f02ef677e1e44da55ffc04801fd02f9e673987829226a",
-    "ty": "41f5ac76596a1699cc33f53084a2419e92961c42bb75f36fc38e616d348532ad",
-    "allx": "9419ba2f26f5c35243db64aba110e0f35a04851609e0dc5433450676ca6b8543",
-    "ally": "2b998f5cc7fedc86e7f97ca2498f47a1ffc1462c29e2d578b23bf3f62b6e7d71",
-    "graph": "58f13302f39dde8852dad6fe6d15b89b077b6d7f837626bce671ef80344b383d",
-    "test.index": "297ce89af2b51a6a194181c7dbe1796c6a1cf9cd9349a88383b1b1e227867875",
-}
 
 
 class PlanetoidFileError(ValueError):
@@ -120,24 +112,19 @@ def _one_hot(value: Any, path: Path) -> np.ndarray:
     return value
 
 
-def load_planetoid(
-    paths: Mapping[str, str | Path],
-    sha256: Mapping[str, str] = PLANETOID_CORA_SHA256,
-    val_size: int = 500,
-) -> dict[str, Any]:
+def load_planetoid(paths: Mapping[str, str | Path], sha256: Mapping[str, str]) -> dict[str, Any]:
     """Read the eight Planetoid files of one dataset after verifying their checksums.
 
     Args:
         paths: local path of each file, keyed by the names in :data:`PLANETOID_FILES`.
-        sha256: expected SHA-256 per file (defaults to the pinned Cora values;
-            tests pass the hashes of their own small files).
-        val_size: number of validation nodes after the training ones (500).
+        sha256: expected SHA-256 per file, keyed likewise.
 
     Returns:
         dict with ``features`` (n_nodes, n_features) float32 CSR, ``labels``
         (n_nodes,) int64 class index (-1 for a node without a label),
         ``adjacency`` (n_nodes, n_nodes) float32 CSR, symmetric, 0/1, no
-        self-loops, and ``train_index``, ``val_index``, ``test_index`` (int64).
+        self-loops, ``train_index`` (the labelled training nodes) and
+        ``test_index`` (int64), and ``n_known``, the number of non-test nodes.
 
     Raises:
         PlanetoidFileError: a missing file, a checksum mismatch (before any
@@ -185,10 +172,6 @@ def load_planetoid(
         (
             y.shape[1] == ally.shape[1] == ty.shape[1],
             f"label widths differ: y {y.shape[1]}, ally {ally.shape[1]}, ty {ty.shape[1]}",
-        ),
-        (
-            n_train + val_size <= n_known,
-            f"{n_train} training + {val_size} validation nodes exceed the {n_known} non-test nodes",
         ),
         (np.unique(test_order).size == n_test, f"{files['test.index']} repeats node indices"),
         (bool((test_order >= n_known).all()), f"{files['test.index']} lists nodes below {n_known}"),
@@ -241,6 +224,70 @@ def load_planetoid(
         "labels": labels,
         "adjacency": adjacency,
         "train_index": np.arange(n_train, dtype=np.int64),
-        "val_index": np.arange(n_train, n_train + val_size, dtype=np.int64),
         "test_index": np.sort(test_order),
+        "n_known": n_known,
     }
+
+
+class PlanetoidDataset(AbstractDataset):
+    """The eight ``ind.<name>.*`` files of one Planetoid dataset, fetched, verified and read.
+
+    ``sha256`` pins every file (the one place the checksums live); each file is
+    fetched into ``data/01_raw/planetoid/`` and checked again before it is
+    unpickled. ``load`` returns :func:`load_planetoid`'s dict. Raw data is
+    read-only: ``save`` refuses.
+
+    Example::
+
+        cora_gcn.planetoid:
+          type: advanced_dl.io.PlanetoidDataset
+          name: cora
+          sha256: {x: 23cf..., y: 9446..., ...}
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sha256: Mapping[str, str],
+        *,
+        source: str = "planetoid",
+        raw_dir: str = str(DEFAULT_RAW_DIR),
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        unpinned = sorted(set(PLANETOID_FILES) - set(sha256 or {}))
+        if unpinned:
+            raise DatasetError(
+                f"PlanetoidDataset {name!r}: sha256 must pin every file; missing {unpinned}"
+            )
+        self._name = name
+        self._sha256 = dict(sha256)
+        self._source = source
+        self._raw_dir = Path(raw_dir)
+        self.metadata = metadata
+
+    def _relative_path(self, file: str) -> str:
+        return f"ind.{self._name}.{file}"
+
+    def load(self) -> dict[str, Any]:
+        paths = {
+            file: fetch(
+                self._source,
+                self._relative_path(file),
+                sha256=self._sha256[file],
+                raw_dir=self._raw_dir,
+            )
+            for file in PLANETOID_FILES
+        }
+        return load_planetoid(paths, self._sha256)
+
+    def save(self, data: Any) -> None:
+        raise DatasetError(f"Planetoid {self._name!r} files are raw data, never written")
+
+    def _exists(self) -> bool:
+        return all(
+            (self._raw_dir / self._source / self._relative_path(file)).is_file()
+            for file in PLANETOID_FILES
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return {"name": self._name, "source": self._source, "files": list(PLANETOID_FILES)}

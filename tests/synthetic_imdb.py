@@ -1,4 +1,4 @@
-"""Tiny IMDB-like archives the tests build themselves."""
+"""Tiny IMDB-like archives the tests build themselves (io, pipeline and serving tests)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 POSITIVE_WORDS = ["great", "wonderful", "superb", "moving", "brilliant", "loved"]
 NEGATIVE_WORDS = ["awful", "boring", "terrible", "dull", "waste", "hated"]
@@ -50,9 +49,3 @@ def synthetic_reviews(per_folder: int, seed: int = 0) -> dict[str, bytes]:
                 rating = int(rng.choice(ratings))
                 members[f"aclImdb/{split}/{sentiment}/{review_id}_{rating}.txt"] = text.encode()
     return members
-
-
-@pytest.fixture
-def tiny_archive(tmp_path: Path) -> Path:
-    """3 reviews per train/test x pos/neg folder (12 reviews)."""
-    return write_archive(tmp_path / "aclImdb_v1.tar.gz", synthetic_reviews(3))

@@ -1,0 +1,41 @@
+"""Citation graphs -> the GCN's inputs, the same in the ``cora_gcn`` pipeline and its served model.
+
+Features and the graph filter are SciPy CSR matrices here; they become
+``tf.SparseTensor`` only at the model's door (TensorFlow is imported there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def gcn_filter(adjacency: sp.spmatrix) -> sp.csr_matrix:
+    """A_hat = D^-1/2 (A + I) D^-1/2: (N, N) float32 CSR from a 0/1 adjacency without self-loops.
+
+    Computed by spektral's ``GCNConv.preprocess``, the layer's own definition.
+    """
+    if adjacency.diagonal().any():
+        raise ValueError("The adjacency matrix must have no self-loops before adding I")
+    from advanced_dl.models.gcn import GCNConv
+
+    return sp.csr_matrix(
+        GCNConv.preprocess(sp.csr_matrix(adjacency, dtype=np.float32)), dtype=np.float32
+    )
+
+
+def to_sparse_tensor(matrix: sp.spmatrix) -> Any:
+    """A SciPy sparse matrix as a float32 ``tf.SparseTensor`` in canonical (row-major) order."""
+    import tensorflow as tf
+
+    coo = matrix.tocoo()
+    indices = np.stack([coo.row, coo.col], axis=1).astype(np.int64)
+    sparse = tf.SparseTensor(indices, coo.data.astype(np.float32), dense_shape=coo.shape)
+    return tf.sparse.reorder(sparse)
+
+
+def model_inputs(features: sp.spmatrix, graph_filter_matrix: sp.spmatrix) -> list[Any]:
+    """``[features (N, F), A_hat (N, N)]`` as the sparse tensors the GCN takes."""
+    return [to_sparse_tensor(features), to_sparse_tensor(graph_filter_matrix)]

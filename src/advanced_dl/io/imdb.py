@@ -1,0 +1,191 @@
+"""The IMDB Large Movie Review archive (``aclImdb_v1.tar.gz``) read as one review table.
+
+Reviews are streamed from the archive without extracting it. Table columns:
+``text`` (str), ``label`` (int8, 1 = positive, 0 = negative), ``split``
+(``"train"``/``"test"``), ``rating`` (int8, 1-10, from the file name) and
+``review_id`` (int32, from the file name).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from kedro.io import AbstractDataset, DatasetError
+
+from advanced_dl.data.acquisition import DEFAULT_RAW_DIR, fetch
+from advanced_dl.features.text import LABELS
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "test")
+SENTIMENTS = {"neg": 0, "pos": 1}
+BAD_REVIEW_ACTIONS = ("error", "skip")
+# <top>/<split>/<sentiment>/<id>_<rating>.txt; train/unsup (unlabelled) does not match.
+_REVIEW_MEMBER = re.compile(r"^(?:[^/]+/)?(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+
+
+class ReviewArchiveError(ValueError):
+    """The IMDB archive does not have the expected layout or content."""
+
+
+def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataFrame:
+    """Stream the IMDB archive into one table of reviews, without extracting it.
+
+    Reads ``<top>/{train,test}/{pos,neg}/<id>_<rating>.txt`` members (UTF-8);
+    anything else (README, vocabulary, ``train/unsup``) is ignored. The content
+    is validated instead of the archive checksum, since mirrors repack the archive.
+
+    Args:
+        archive: local path of ``aclImdb_v1.tar.gz`` (any tar compression works).
+        on_bad_review: ``"error"`` (default) raises on a review that is not
+            valid UTF-8 or has no words, naming the file; ``"skip"`` leaves
+            such reviews out and logs how many.
+
+    Returns:
+        (n_reviews, 5) table ``text, label, split, rating, review_id``, sorted
+        by split, label and id (25,000 train + 25,000 test for the full archive).
+
+    Raises:
+        ReviewArchiveError: unreadable archive, a missing ``train/test`` x
+            ``pos/neg`` folder, a bad file name, or a bad review under "error".
+    """
+    if on_bad_review not in BAD_REVIEW_ACTIONS:
+        raise ValueError(
+            f"on_bad_review must be one of {BAD_REVIEW_ACTIONS}; got {on_bad_review!r}"
+        )
+    start = time.perf_counter()
+    texts: list[str] = []
+    labels: list[int] = []
+    splits: list[str] = []
+    ratings: list[int] = []
+    ids: list[int] = []
+    skipped: dict[str, int] = {"invalid UTF-8": 0, "empty": 0}
+    try:
+        with tarfile.open(archive, mode="r|*") as tar:
+            for member in tar:
+                match = _REVIEW_MEMBER.match(member.name)
+                if not member.isfile() or match is None:
+                    continue
+                split, sentiment, review_id, rating = match.groups()
+                raw = tar.extractfile(member).read()
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    if on_bad_review == "error":
+                        raise ReviewArchiveError(
+                            f"{archive}: review {member.name} is not valid UTF-8 ({error}); "
+                            "set on_bad_review: skip on the reviews dataset "
+                            "(conf/base/catalog_imdb_transformer.yml) to leave such reviews out"
+                        ) from error
+                    skipped["invalid UTF-8"] += 1
+                    continue
+                if not text.strip():
+                    if on_bad_review == "error":
+                        raise ReviewArchiveError(
+                            f"{archive}: review {member.name} is empty; set "
+                            "on_bad_review: skip on the reviews dataset "
+                            "(conf/base/catalog_imdb_transformer.yml) to leave such reviews out"
+                        )
+                    skipped["empty"] += 1
+                    continue
+                texts.append(text)
+                labels.append(SENTIMENTS[sentiment])
+                splits.append(split)
+                ratings.append(int(rating))
+                ids.append(int(review_id))
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise ReviewArchiveError(
+            f"Could not read {archive} as a tar archive ({type(error).__name__}: {error})"
+        ) from error
+
+    reviews = pd.DataFrame(
+        {
+            "text": pd.Series(texts, dtype="str"),
+            "label": np.asarray(labels, dtype=np.int8),
+            "split": pd.Series(splits, dtype="str"),
+            "rating": np.asarray(ratings, dtype=np.int8),
+            "review_id": np.asarray(ids, dtype=np.int32),
+        }
+    )
+    del texts
+    counts = reviews.groupby(["split", "label"]).size()
+    missing = [
+        f"{split}/{sentiment}"
+        for split in SPLITS
+        for sentiment, label in SENTIMENTS.items()
+        if counts.get((split, label), 0) == 0
+    ]
+    if missing:
+        raise ReviewArchiveError(
+            f"{archive} has no reviews under {missing}; expected the IMDB layout "
+            "<top>/{train,test}/{pos,neg}/<id>_<rating>.txt (aclImdb_v1.tar.gz)"
+        )
+    if any(skipped.values()):
+        logger.warning("Skipped reviews in %s: %s", archive, skipped)
+    reviews = reviews.sort_values(["split", "label", "review_id"], kind="stable")
+    logger.info(
+        "Read %d reviews (%s) from %s in %.1f s",
+        len(reviews),
+        ", ".join(f"{s}/{LABELS[label]}: {n}" for (s, label), n in counts.items()),
+        archive,
+        time.perf_counter() - start,
+    )
+    return reviews.reset_index(drop=True)
+
+
+class ImdbReviewsDataset(AbstractDataset):
+    """Every labelled IMDB review as one table (see the module docstring).
+
+    The archive is fetched into ``data/01_raw/imdb/`` on first use. Raw data
+    is read-only: ``save`` refuses.
+
+    Example::
+
+        imdb_transformer.reviews:
+          type: advanced_dl.io.ImdbReviewsDataset
+          on_bad_review: error
+    """
+
+    def __init__(
+        self,
+        *,
+        on_bad_review: str = "error",
+        source: str = "imdb",
+        relative_path: str = "aclImdb_v1.tar.gz",
+        raw_dir: str = str(DEFAULT_RAW_DIR),
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if on_bad_review not in BAD_REVIEW_ACTIONS:
+            raise DatasetError(
+                f"ImdbReviewsDataset: on_bad_review must be one of {BAD_REVIEW_ACTIONS}; "
+                f"got {on_bad_review!r}"
+            )
+        self._on_bad_review = on_bad_review
+        self._source = source
+        self._relative_path = relative_path
+        self._raw_dir = Path(raw_dir)
+        self.metadata = metadata
+
+    def load(self) -> pd.DataFrame:
+        archive = fetch(self._source, self._relative_path, raw_dir=self._raw_dir)
+        return read_review_archive(archive, self._on_bad_review)
+
+    def save(self, data: Any) -> None:
+        raise DatasetError("The IMDB archive is raw data and is never written by the project")
+
+    def _exists(self) -> bool:
+        return (self._raw_dir / self._source / self._relative_path).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "source": self._source,
+            "relative_path": self._relative_path,
+            "on_bad_review": self._on_bad_review,
+        }

@@ -1,0 +1,72 @@
+"""Parameter schema of ``imdb_transformer`` (``conf/base/parameters_imdb_transformer.yml``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from advanced_dl.schema import (
+    DropoutRate,
+    LearningRate,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OpenFraction,
+    Patience,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    ScheduleParameters,
+    Schema,
+)
+
+
+class DataParameters(Schema):
+    validation_fraction: OpenFraction
+    # null: every review; a number: a stratified sample of each split (smoke tests).
+    max_reviews_per_split: Annotated[int, Field(strict=True, ge=4)] | None
+
+
+class VectorisationParameters(Schema):
+    vocabulary_size: Annotated[int, Field(strict=True, ge=3)]  # padding, OOV and a word at least
+    sequence_length: PositiveInt
+    keep: Literal["last", "first"]
+
+
+class ModelParameters(Schema):
+    embedding_dim: PositiveInt
+    num_heads: PositiveInt
+    key_dim: PositiveInt
+    feed_forward_dim: PositiveInt
+    dropout_rate: DropoutRate
+    dense_units: PositiveInt
+    num_classes: Literal[2]  # negative, positive
+    layer_norm_epsilon: PositiveFloat
+
+
+class TrainingParameters(ScheduleParameters):
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    learning_rate: LearningRate
+    early_stopping_patience: Patience
+    early_stopping_min_delta: NonNegativeFloat
+    restore_best_weights: bool
+
+
+class EvaluationParameters(Schema):
+    batch_size: PositiveInt
+    threshold: Probability
+
+
+class FigureParameters(Schema):
+    attention_review_index: NonNegativeInt
+    attention_tokens: PositiveInt
+
+
+class Parameters(Schema):
+    data: DataParameters
+    vectorisation: VectorisationParameters
+    model: ModelParameters
+    training: TrainingParameters
+    evaluation: EvaluationParameters
+    figures: FigureParameters

@@ -1,0 +1,64 @@
+"""Parameter schema of ``nab_anomaly`` (``conf/base/parameters_nab_anomaly.yml``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from advanced_dl.schema import (
+    LearningRate,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OpenFraction,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    ScheduleParameters,
+    Schema,
+)
+
+# "<category>/<file>.csv" as in NAB's labels/combined_labels.json.
+SeriesName = Annotated[str, Field(pattern=r"^[^/]+/[^/]+\.csv$")]
+
+
+class ModelParameters(Schema):
+    intermediate_dim: PositiveInt
+    latent_dim: PositiveInt
+    scale_floor: PositiveFloat
+    softplus_log_variance: bool
+    sample_at_inference: bool
+
+
+class TrainingParameters(ScheduleParameters):
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    validation_fraction: OpenFraction
+    learning_rate: LearningRate
+
+
+class ThresholdParameters(Schema):
+    quantile: Probability
+    iqr_multiplier: NonNegativeFloat
+
+
+class Parameters(Schema):
+    train_series: SeriesName
+    train_first_row: NonNegativeInt
+    train_last_row: NonNegativeInt
+    test_series: SeriesName
+    look_back: Annotated[int, Field(strict=True, ge=2)]
+    model: ModelParameters
+    training: TrainingParameters
+    threshold: ThresholdParameters
+
+    @model_validator(mode="after")
+    def _training_slice(self) -> Parameters:
+        rows = self.train_last_row - self.train_first_row + 1
+        if rows < self.look_back + 1:
+            raise ValueError(
+                f"train_first_row..train_last_row must hold at least look_back + 1 = "
+                f"{self.look_back + 1} rows (a window to train on and one to validate); "
+                f"it holds {max(rows, 0)}"
+            )
+        return self

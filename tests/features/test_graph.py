@@ -1,0 +1,34 @@
+"""Citation graph -> GCN inputs, shared by the cora_gcn pipeline and its served model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import tensorflow as tf
+
+from advanced_dl.features.graph import gcn_filter, model_inputs, to_sparse_tensor
+
+ADJACENCY = sp.csr_matrix(
+    np.array([[0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]], dtype=np.float32)
+)
+
+
+def test_gcn_filter_is_the_symmetric_normalisation_with_self_loops():
+    a_plus_i = ADJACENCY.toarray() + np.eye(4)
+    d_inv_sqrt = np.diag(1 / np.sqrt(a_plus_i.sum(axis=1)))
+    result = gcn_filter(ADJACENCY)
+    assert isinstance(result, sp.csr_matrix) and result.dtype == np.float32
+    np.testing.assert_allclose(result.toarray(), d_inv_sqrt @ a_plus_i @ d_inv_sqrt, rtol=1e-6)
+    with pytest.raises(ValueError, match="no self-loops"):
+        gcn_filter(ADJACENCY + sp.eye(4, dtype=np.float32))
+
+
+def test_sparse_tensors_keep_every_value_in_row_major_order():
+    matrix = sp.csr_matrix(np.array([[0, 2.5], [1.0, 0]], dtype=np.float64))
+    tensor = to_sparse_tensor(matrix.tocsc())  # any sparse layout in
+    assert isinstance(tensor, tf.SparseTensor) and tensor.dtype == tf.float32
+    assert np.asarray(tensor.indices).tolist() == [[0, 1], [1, 0]]
+    np.testing.assert_array_equal(np.asarray(tf.sparse.to_dense(tensor)), matrix.toarray())
+    features, graph = model_inputs(sp.eye(4, format="csr"), gcn_filter(ADJACENCY))
+    assert tuple(features.dense_shape) == (4, 4) and tuple(graph.dense_shape) == (4, 4)

@@ -1,0 +1,46 @@
+"""The served GCN gives exactly the pipeline's class probabilities for the same nodes."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from advanced_dl.features import InvalidInputError
+from advanced_dl.models.gcn import build_gcn
+from advanced_dl.pipelines.cora_gcn import nodes
+
+
+def test_served_model_matches_the_pipeline():
+    rng = np.random.default_rng(0)
+    n_nodes = 6
+    adjacency = sp.csr_matrix(np.eye(n_nodes, k=1) + np.eye(n_nodes, k=-1), dtype=np.float32)
+    graph = {
+        "node_ids": np.array([f"p{i}" for i in range(n_nodes)], dtype=object),
+        "features": sp.csr_matrix((rng.random((n_nodes, 5)) < 0.5).astype(np.float32)),
+        "subjects": np.array(["a", "b", "a", "b", "a", "b"], dtype=object),
+        "adjacency": adjacency,
+        "source": "reference",
+    }
+    graph_filter = nodes.build_graph_filter(graph)
+    labels, class_names = nodes.encode_labels(graph)
+    masks = {name: np.ones(n_nodes, dtype=bool) for name in ("train", "val", "test")}
+    keras.utils.set_random_seed(0)
+    model = build_gcn(n_nodes, 5, 2, hidden_units=4)
+    _, report = nodes.evaluate_gcn(model, graph, graph_filter, labels, masks, class_names)
+    served = nodes.build_served_model(model, graph, graph_filter, class_names)
+
+    output = served.predict(None, pd.DataFrame({"node": [4, 0, 4]}))
+    expected = np.asarray(
+        model(nodes.model_inputs(graph["features"], graph_filter), training=False)
+    )[[4, 0, 4]]
+    np.testing.assert_array_equal(output[["probability_a", "probability_b"]], expected)
+    assert output["paper_id"].tolist() == ["p4", "p0", "p4"]
+    assert output["predicted_class"].tolist() == [class_names[k] for k in expected.argmax(1)]
+    assert int(report.loc[report["class"] == "macro avg", "support"].iloc[0]) == n_nodes
+
+    for bad in ([6], [-1], [1.5], ["x"]):
+        with pytest.raises(InvalidInputError, match=r"node indices 0\.\.5"):
+            served.predict(None, pd.DataFrame({"node": bad}))

@@ -1,0 +1,95 @@
+"""Parameter schemas: one definition of each bound, and errors naming ``<pipeline>.<path>``."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from advanced_dl.schema import (
+    ParameterError,
+    pipeline_schema,
+    validate_run_parameters,
+)
+from tests.conftest import REPO_ROOT
+
+PIPELINES = ("cora_gcn", "imdb_transformer", "mdn_synthetic", "nab_anomaly")
+
+
+def project_parameters() -> dict:
+    params: dict = {}
+    for path in sorted((REPO_ROOT / "conf" / "base").glob("parameters*.yml")):
+        params.update(yaml.safe_load(path.read_text()))
+    return params
+
+
+def test_every_pipeline_declares_a_schema_and_its_defaults_pass():
+    params = project_parameters()
+    assert all(pipeline_schema(name) is not None for name in PIPELINES)
+    validate_run_parameters(params, PIPELINES)
+
+
+def _with(params: dict, path: str, value) -> dict:
+    changed = copy.deepcopy(params)
+    *parents, leaf = path.split(".")
+    target = changed
+    for key in parents:
+        target = target[key]
+    target[leaf] = value
+    return changed
+
+
+# One bound of each kind, and the pipelines that disagreed before (patience).
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("seed", -1, "greater than or equal to 0"),
+        ("seed", 4.0, "valid integer"),
+        ("mdn_synthetic.training.epochs", 0, "greater than or equal to 1"),
+        ("mdn_synthetic.training.epochs", 8.0, "valid integer"),
+        ("mdn_synthetic.model.dropout_rate", 1.0, "less than 1"),
+        ("nab_anomaly.training.validation_fraction", 0.0, "greater than 0"),
+        ("imdb_transformer.training.learning_rate", 0, "greater than 0"),
+        ("imdb_transformer.vectorisation.keep", "middle", "'last' or 'first'"),
+        ("cora_gcn.split", "planetiod", "'reference' or 'planetoid'"),
+        ("cora_gcn.tsne.max_iter", 100, "greater than or equal to 250"),
+        ("cora_gcn.training.early_stopping_patience", -1, "greater than or equal to 0"),
+        ("imdb_transformer.training.early_stopping_patience", -1, "greater than or equal to 0"),
+    ],
+)
+def test_a_bad_value_is_named_with_what_was_expected_and_given(path, value, expected):
+    params = _with(project_parameters(), path, value)
+    with pytest.raises(ParameterError) as error:
+        validate_run_parameters(params, PIPELINES)
+    message = str(error.value)
+    assert f"'{path}'" in message and expected in message and f"got {value!r}" in message
+
+
+def test_patience_zero_is_valid_everywhere():
+    params = project_parameters()
+    for name in ("cora_gcn", "imdb_transformer", "mdn_synthetic"):
+        params = _with(params, f"{name}.training.early_stopping_patience", 0)
+    validate_run_parameters(params, PIPELINES)
+
+
+def test_typos_and_missing_keys_are_named_and_every_error_is_listed():
+    params = project_parameters()
+    params["mdn_synthetic"]["training"]["epochz"] = 3
+    del params["cora_gcn"]["model"]["hidden_units"]
+    params["imdb_transformer"]["training"]["batch_size"] = 0
+    with pytest.raises(ParameterError) as error:
+        validate_run_parameters(params, PIPELINES)
+    message = str(error.value)
+    assert "'mdn_synthetic.training.epochz' is not a parameter of this pipeline" in message
+    assert "'cora_gcn.model.hidden_units' is missing" in message
+    assert "'imdb_transformer.training.batch_size'" in message
+
+
+def test_only_the_pipelines_being_run_are_checked():
+    params = _with(project_parameters(), "cora_gcn.model.hidden_units", 0)
+    validate_run_parameters(params, ["mdn_synthetic"])
+    with pytest.raises(ParameterError, match=r"cora_gcn\.model\.hidden_units"):
+        validate_run_parameters(params, ["cora_gcn"])
+    with pytest.raises(ParameterError, match="Parameter 'nab_anomaly' is missing"):
+        validate_run_parameters({"seed": 1, "mixed_precision": False}, ["nab_anomaly"])
