@@ -14,7 +14,6 @@ from kedro.io import MemoryDataset
 REPO_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class KeptMemoryDataset(MemoryDataset):
@@ -73,10 +72,13 @@ def kedro_project(tmp_path: Path) -> Path:
     return project
 
 
-def run_kedro(project: Path, *args: str, timeout: float = 900, **env: str):
+def run_kedro(
+    project: Path, *args: str, timeout: float = 900, expect_failure=False, **env: str | None
+):
     """Run ``kedro <args>`` in ``project`` with a local MLflow store; return the completed process.
 
-    Fails the test with kedro's output when the command exits non-zero.
+    ``env`` adds variables (None removes one). Fails the test with kedro's output
+    when the command exits non-zero (or, with ``expect_failure``, when it exits zero).
     """
     environment = {
         **os.environ,
@@ -85,6 +87,7 @@ def run_kedro(project: Path, *args: str, timeout: float = 900, **env: str):
         "MPLBACKEND": "Agg",
         **env,
     }
+    environment = {name: value for name, value in environment.items() if value is not None}
     mirror_path = data_mirror()
     if mirror_path is not None:
         environment["ADVANCED_DL_DATA_MIRROR"] = str(mirror_path)
@@ -98,7 +101,7 @@ def run_kedro(project: Path, *args: str, timeout: float = 900, **env: str):
         timeout=timeout,
         check=False,
     )
-    if completed.returncode != 0:
+    if (completed.returncode != 0) != expect_failure:
         pytest.fail(
             f"kedro {' '.join(args)} exited {completed.returncode}\n"
             f"--- stdout ---\n{completed.stdout[-6000:]}\n"

@@ -1,8 +1,10 @@
-"""Which MLflow experiment a run goes to."""
+"""Project hooks: the experiment a run goes to, and parameters checked before anything runs."""
 
+import pytest
 from kedro.pipeline import Node, Pipeline
 
 from advanced_dl.hooks import pipeline_experiment_name
+from tests.conftest import run_kedro
 
 
 def _identity(x):
@@ -25,3 +27,32 @@ def test_mixed_namespaces_keep_the_default():
     both = _pipeline("mdn_synthetic") + _pipeline("cora_gcn")
     assert pipeline_experiment_name(both, ["__default__"]) is None
     assert pipeline_experiment_name(both, ["mdn_synthetic"]) == "mdn_synthetic"
+
+
+@pytest.mark.slow
+def test_bad_parameters_stop_the_run_before_any_data_or_tracking(kedro_project):
+    completed = run_kedro(
+        kedro_project,
+        "run",
+        "--pipelines",
+        "mdn_synthetic",
+        "--params",
+        "mdn_synthetic.training.epochs=0,mdn_synthetic.model.dropout_rate=1.5",
+        expect_failure=True,
+    )
+    output = completed.stdout + completed.stderr
+    assert "Parameter 'mdn_synthetic.training.epochs': Input should be greater than" in output
+    assert "Parameter 'mdn_synthetic.model.dropout_rate'" in output
+    assert not any((kedro_project / "data").rglob("*.parquet"))  # no node ran
+    assert not (kedro_project / "mlruns").exists()
+    import mlflow
+
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{kedro_project / 'mlflow.db'}")
+    assert client.get_experiment_by_name("mdn_synthetic") is None  # no run was opened
+
+
+@pytest.mark.slow
+def test_an_unknown_pipeline_is_named_with_the_ones_that_exist(kedro_project):
+    completed = run_kedro(kedro_project, "run", "--pipelines", "nab_anomalyy", expect_failure=True)
+    assert "unknown pipeline 'nab_anomalyy'; did you mean 'nab_anomaly'?" in completed.stderr
+    assert "cora_gcn, imdb_transformer, mdn_synthetic, nab_anomaly" in completed.stderr

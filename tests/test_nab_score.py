@@ -1,4 +1,4 @@
-"""NAB scoring rules on cases computed by hand (ALGORITHMS.md section 5)."""
+"""NAB scoring rules on cases computed by hand (docs/algorithms.md, section 5)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,3 +84,13 @@ def test_seed_must_be_a_non_negative_integer(seed):
 
 def test_git_commit_outside_a_repository_is_none(tmp_path):
     assert runtime.git_commit(tmp_path) is None
+
+
+def test_tensorflow_log_level_is_chosen_once_and_a_users_choice_is_kept():
+    from advanced_dl.runtime import quiet_tensorflow_start_up
+
+    environ: dict[str, str] = {}
+    level = quiet_tensorflow_start_up(environ)
+    has_driver = Path("/proc/driver/nvidia").exists() or any(Path("/dev").glob("nvidia*"))
+    assert level == environ["TF_CPP_MIN_LOG_LEVEL"] == ("1" if has_driver else "3")
+    assert quiet_tensorflow_start_up({"TF_CPP_MIN_LOG_LEVEL": "0"}) == "0"

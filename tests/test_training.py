@@ -1,4 +1,4 @@
-"""The "hold then decay" schedule of ALGORITHMS.md."""
+"""The "hold then decay" schedule (docs/algorithms.md)."""
 
 import math
 

@@ -63,7 +63,7 @@ def test_viz_lists_every_pipeline_with_layers(kedro_project):
         assert modular >= PIPELINES
         layers = {n["name"]: n.get("layer") for n in main["nodes"] if n["type"] == "data"}
         assert layers["mdn_synthetic.samples"] == "primary"
-        assert layers["mdn_synthetic.loss_figure"] == "reporting"
+        assert layers["mdn_synthetic.training_history_figure"] == "reporting"
         assert layers["mdn_synthetic.trained_model"] == "models"
         assert {"raw", "reporting"} <= set(main["layers"])
     finally:

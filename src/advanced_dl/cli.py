@@ -2,7 +2,7 @@
 
 Kedro's ``run`` would otherwise run ``__default__`` as one pipeline, and so
 as one MLflow run; one session per pipeline gives each pipeline its own run
-in its own experiment, exactly as ``kedro run --pipeline <name>`` would.
+in its own experiment, exactly as ``kedro run --pipelines <name>`` would.
 Every option of Kedro's ``run`` is kept as is.
 """
 

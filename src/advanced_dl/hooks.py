@@ -30,7 +30,7 @@ def pipeline_namespaces(pipeline: Pipeline) -> set[str]:
 def pipeline_experiment_name(pipeline: Pipeline, pipeline_names: list[str] | None) -> str | None:
     """The experiment a run belongs in: the namespace shared by all its nodes.
 
-    ``kedro run --pipeline mdn_synthetic`` gives ``mdn_synthetic``; a run that
+    ``kedro run --pipelines mdn_synthetic`` gives ``mdn_synthetic``; a run that
     spans several namespaces gives None (the mlflow.yml default is kept).
     """
     namespaces = pipeline_namespaces(pipeline)

@@ -1,4 +1,6 @@
-"""The Numenta Anomaly Benchmark (NAB) score of one series (ALGORITHMS.md section 5). No Kedro.
+"""The Numenta Anomaly Benchmark (NAB) score of a series (docs/algorithms.md, section 5).
+
+No Kedro.
 
 Rows are positions 0..N-1 of a series; a detection is a row flagged anomalous.
 A window is a pair ``(L, R)`` of first and last row (both included), sorted and

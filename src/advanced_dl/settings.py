@@ -29,7 +29,9 @@ def _env_or_default(name: str, default: str = "") -> str:
     return os.environ.get(name) or default
 
 
-HOOKS = (ParameterValidationHook(), ExperimentPerPipelineHook(), RuntimeHook())
+# pluggy calls the last registered first among equals: parameters are checked
+# before the experiment hook creates anything in the tracking store.
+HOOKS = (ExperimentPerPipelineHook(), RuntimeHook(), ParameterValidationHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -10,13 +10,13 @@ from advanced_dl.features.text import (
     OOV_ID,
     check_reviews,
     learn_vocabulary,
-    tokenize,
+    tokenise,
     vectorise_texts,
 )
 
 
-def test_tokenize_lowercases_and_drops_markup_and_punctuation():
-    assert tokenize("Don't MISS it!<br /><br />A 10/10 film.") == [
+def test_tokenise_lowercases_and_drops_markup_and_punctuation():
+    assert tokenise("Don't MISS it!<br /><br />A 10/10 film.") == [
         "don't",
         "miss",
         "it",

@@ -29,7 +29,7 @@ _LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
 
-def tokenize(text: str) -> list[str]:
+def tokenise(text: str) -> list[str]:
     """Lower-case words of ``text``; HTML line breaks and punctuation separate words."""
     return _WORD.findall(_LINE_BREAK.sub(" ", text.lower()))
 
@@ -46,7 +46,7 @@ def learn_vocabulary(texts: Iterable[str], vocabulary_size: int) -> list[str]:
         )
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(tokenize(text))
+        counts.update(tokenise(text))
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [PADDING_TOKEN, OOV_TOKEN] + [word for word, _ in ranked[: vocabulary_size - 2]]
 
@@ -85,7 +85,7 @@ def vectorise_texts(
         count = len(texts)
     token_ids = np.zeros((count, sequence_length), dtype=np.int32)
     for row, text in enumerate(texts):
-        words = tokenize(text)
+        words = tokenise(text)
         words = words[-sequence_length:] if keep == "last" else words[:sequence_length]
         if words:
             token_ids[row, sequence_length - len(words) :] = [
@@ -102,7 +102,7 @@ def check_reviews(values: Sequence[Any], column: str) -> None:
                 f"Column {column!r}, row {row}: expected review text (a string), "
                 f"got {type(value).__name__} {value!r:.60}"
             )
-        if not tokenize(value):
+        if not tokenise(value):
             raise InvalidInputError(
                 f"Column {column!r}, row {row}: the review is empty "
                 f"(no words in {value!r:.60}); give the text of a review"

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import DatasetError
 
-from advanced_dl.data.acquisition import DEFAULT_RAW_DIR, fetch
+from advanced_dl.data.acquisition import DEFAULT_RAW_DIR
+from advanced_dl.io.remote import RawFileDataset
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def read_cora_archive(archive: Path, members: dict[str, dict[str, Any]]) -> dict
     return {"content": content, "citations": citations}
 
 
-class CoraDataset(AbstractDataset):
+class CoraDataset(RawFileDataset):
     """The Cora citation data: ``{"content": table, "citations": table}`` from ``cora.tgz``.
 
     The archive is fetched into ``data/01_raw/cora/`` on first use. Raw data is
@@ -187,21 +188,8 @@ class CoraDataset(AbstractDataset):
                     f"CoraDataset: members.{kind}.member must name the file in the archive; "
                     f"got {members.get(kind)!r}"
                 )
+        super().__init__(source, relative_path, raw_dir=raw_dir, metadata=metadata)
         self._members = members
-        self._source = source
-        self._relative_path = relative_path
-        self._raw_dir = Path(raw_dir)
-        self.metadata = metadata
 
     def load(self) -> dict[str, pd.DataFrame]:
-        archive = fetch(self._source, self._relative_path, raw_dir=self._raw_dir)
-        return read_cora_archive(archive, self._members)
-
-    def save(self, data: Any) -> None:
-        raise DatasetError("The Cora archive is raw data and is never written by the project")
-
-    def _exists(self) -> bool:
-        return (self._raw_dir / self._source / self._relative_path).is_file()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"source": self._source, "relative_path": self._relative_path}
+        return read_cora_archive(self.fetch_local(), self._members)

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import DatasetError
 
-from advanced_dl.data.acquisition import DEFAULT_RAW_DIR, fetch
+from advanced_dl.data.acquisition import DEFAULT_RAW_DIR
 from advanced_dl.features.text import LABELS
+from advanced_dl.io.remote import RawFileDataset
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataF
     return reviews.reset_index(drop=True)
 
 
-class ImdbReviewsDataset(AbstractDataset):
+class ImdbReviewsDataset(RawFileDataset):
     """Every labelled IMDB review as one table (see the module docstring).
 
     The archive is fetched into ``data/01_raw/imdb/`` on first use. Raw data
@@ -167,25 +168,11 @@ class ImdbReviewsDataset(AbstractDataset):
                 f"ImdbReviewsDataset: on_bad_review must be one of {BAD_REVIEW_ACTIONS}; "
                 f"got {on_bad_review!r}"
             )
+        super().__init__(source, relative_path, raw_dir=raw_dir, metadata=metadata)
         self._on_bad_review = on_bad_review
-        self._source = source
-        self._relative_path = relative_path
-        self._raw_dir = Path(raw_dir)
-        self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        archive = fetch(self._source, self._relative_path, raw_dir=self._raw_dir)
-        return read_review_archive(archive, self._on_bad_review)
-
-    def save(self, data: Any) -> None:
-        raise DatasetError("The IMDB archive is raw data and is never written by the project")
-
-    def _exists(self) -> bool:
-        return (self._raw_dir / self._source / self._relative_path).is_file()
+        return read_review_archive(self.fetch_local(), self._on_bad_review)
 
     def _describe(self) -> dict[str, Any]:
-        return {
-            "source": self._source,
-            "relative_path": self._relative_path,
-            "on_bad_review": self._on_bad_review,
-        }
+        return {**super()._describe(), "on_bad_review": self._on_bad_review}

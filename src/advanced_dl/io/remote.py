@@ -1,4 +1,4 @@
-"""A raw file fetched on first use from its canonical source or the mirror."""
+"""Raw files fetched on first use from their canonical source or the mirror."""
 
 from __future__ import annotations
 
@@ -11,13 +11,54 @@ from kedro.io.core import parse_dataset_definition
 from advanced_dl.data.acquisition import DEFAULT_RAW_DIR, fetch
 
 
-class RemoteFileDataset(AbstractDataset):
-    """Fetch ``<source>/<relative_path>`` into ``data/01_raw`` and load it.
+class RawFileDataset(AbstractDataset):
+    """Base of the datasets that read one raw file fetched into ``data/01_raw``.
+
+    ``<raw_dir>/<source>/<relative_path>`` is fetched on first use (from the
+    canonical source or ``$ADVANCED_DL_DATA_MIRROR``) and checked against
+    ``sha256`` when one is given. Raw data is read-only: ``save`` refuses.
+    Subclasses implement ``load`` with :meth:`fetch_local`.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        relative_path: str,
+        *,
+        sha256: str | None = None,
+        raw_dir: str = str(DEFAULT_RAW_DIR),
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._source = source
+        self._relative_path = relative_path
+        self._sha256 = sha256
+        self._raw_dir = Path(raw_dir)
+        self.metadata = metadata
+
+    @property
+    def local_path(self) -> Path:
+        return self._raw_dir / self._source / self._relative_path
+
+    def fetch_local(self) -> Path:
+        """The local copy, fetched first if it is not there yet."""
+        return fetch(self._source, self._relative_path, sha256=self._sha256, raw_dir=self._raw_dir)
+
+    def save(self, data: Any) -> None:
+        raise DatasetError(f"{self.local_path} is raw data and is never written by the project")
+
+    def _exists(self) -> bool:
+        return self.local_path.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"source": self._source, "relative_path": self._relative_path}
+
+
+class RemoteFileDataset(RawFileDataset):
+    """A raw file read through another Kedro dataset, or given as its local ``Path``.
 
     With ``dataset`` (any Kedro dataset type or config) the local file is read
-    through it, e.g. ``pandas.CSVDataset``; without, ``load`` returns the local
-    ``Path`` for nodes that parse the file themselves. Raw data is read-only:
-    ``save`` refuses.
+    through it, e.g. ``json.JSONDataset``; without, ``load`` returns the local
+    ``Path``.
 
     Example::
 
@@ -39,19 +80,11 @@ class RemoteFileDataset(AbstractDataset):
         dataset: str | dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        self._source = source
-        self._relative_path = relative_path
-        self._sha256 = sha256
-        self._raw_dir = Path(raw_dir)
+        super().__init__(source, relative_path, sha256=sha256, raw_dir=raw_dir, metadata=metadata)
         self._dataset_config = dataset
-        self.metadata = metadata
-
-    @property
-    def local_path(self) -> Path:
-        return self._raw_dir / self._source / self._relative_path
 
     def load(self) -> Any:
-        local = fetch(self._source, self._relative_path, sha256=self._sha256, raw_dir=self._raw_dir)
+        local = self.fetch_local()
         if self._dataset_config is None:
             return local
         config = self._dataset_config
@@ -59,16 +92,5 @@ class RemoteFileDataset(AbstractDataset):
         dataset_class, dataset_args = parse_dataset_definition(config)
         return dataset_class(filepath=str(local), **dataset_args).load()
 
-    def save(self, data: Any) -> None:
-        raise DatasetError(f"{self.local_path} is raw data and is never written by the project")
-
-    def _exists(self) -> bool:
-        return self.local_path.is_file()
-
     def _describe(self) -> dict[str, Any]:
-        return {
-            "source": self._source,
-            "relative_path": self._relative_path,
-            "sha256": self._sha256,
-            "dataset": self._dataset_config,
-        }
+        return {**super()._describe(), "sha256": self._sha256, "dataset": self._dataset_config}

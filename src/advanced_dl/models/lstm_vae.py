@@ -1,4 +1,4 @@
-"""LSTM variational autoencoder that scores each time step of a window (ALGORITHMS.md section 1).
+"""LSTM variational autoencoder scoring each step of a window (docs/algorithms.md, section 1).
 
 The model maps a window ``(batch, look_back, input_dim)`` to the log-likelihood
 of every time step under the decoder's diagonal Gaussian, ``(batch, look_back)``.

@@ -1,4 +1,4 @@
-"""One-block transformer text classifier (ALGORITHMS.md section 3).
+"""One-block transformer text classifier (docs/algorithms.md, section 3).
 
 Token ids (``int32``, shape ``(batch, sequence_length)``, 0 = padding) ->
 token embedding + learned position embedding -> one transformer block

@@ -15,37 +15,7 @@ from advanced_dl.pipelines.cora_gcn.nodes import (
     build_masks,
     encode_labels,
 )
-
-# Six papers, three features, two subjects; file order matters for the masks.
-CONTENT_ROWS = [
-    ("p1", [1, 0, 0], "Theory"),
-    ("p2", [0, 1, 0], "Neural_Networks"),
-    ("p3", [1, 1, 0], "Theory"),
-    ("p4", [0, 0, 1], "Neural_Networks"),
-    ("p5", [1, 0, 1], "Theory"),
-    ("p6", [0, 1, 1], "Neural_Networks"),
-]
-# cited <TAB> citing; p1-p2 is cited both ways, p3 cites itself, "ghost" is unknown.
-CITES_ROWS = [
-    ("p1", "p2"),
-    ("p2", "p1"),
-    ("p2", "p3"),
-    ("p3", "p3"),
-    ("p4", "p5"),
-    ("p6", "p5"),
-    ("ghost", "p1"),
-]
-EDGES = {(0, 1), (1, 2), (3, 4), (4, 5)}
-
-
-def content_text(rows=CONTENT_ROWS) -> str:
-    return "".join(
-        "\t".join([pid, *map(str, feats), subject]) + "\n" for pid, feats, subject in rows
-    )
-
-
-def cites_text(rows=CITES_ROWS) -> str:
-    return "".join(f"{a}\t{b}\n" for a, b in rows)
+from tests.synthetic_cora import EDGES, cites_text, content_text
 
 
 def tiny_cora() -> dict:

@@ -1,8 +1,8 @@
 """Fast full-batch training of a node classifier: one compiled step per epoch.
 
-``keras.Model.fit`` spends most of a Cora epoch (about 240 ms here) in
-per-epoch framework work: building the data iterator, running callbacks and
-a separate evaluation pass for validation. The arithmetic is a few hundred
+``keras.Model.fit`` spends most of a Cora epoch in per-epoch framework work:
+building the data iterator, running callbacks and a separate evaluation pass
+for validation. The arithmetic is a few hundred
 million flops. Here one ``tf.function`` does the whole epoch (forward pass in
 training mode, loss weighted by the training mask, gradient, Adam update,
 then the validation pass in inference mode) on tensors created once, with
