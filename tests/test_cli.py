@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from kedro.framework.project import configure_project
 
@@ -44,3 +45,22 @@ def test_a_selection_keeps_kedros_single_run(recorded_runs, selection):
     cli._run(**_options(**selection))
     assert len(recorded_runs) == 1
     assert recorded_runs[0] == _options(**selection)
+
+
+def test_prune_versions_keeps_the_newest_of_each_dataset(tmp_path):
+    for name, versions in (("a.parquet", 4), ("b.json", 1)):
+        for k in range(versions):
+            folder = tmp_path / "03_primary" / "x" / name / f"2026-01-0{k + 1}T00.00.00.000Z-1"
+            folder.mkdir(parents=True)
+            (folder / name).write_text("data")
+    (tmp_path / "01_raw" / "nab").mkdir(parents=True)  # not versioned: left alone
+    deleted = cli.prune_versions(tmp_path, keep=2)
+    assert sorted(p.name for p in deleted) == [
+        "2026-01-01T00.00.00.000Z-1",
+        "2026-01-02T00.00.00.000Z-1",
+    ]
+    remaining = sorted(p.name for p in (tmp_path / "03_primary/x/a.parquet").iterdir())
+    assert remaining == ["2026-01-03T00.00.00.000Z-1", "2026-01-04T00.00.00.000Z-1"]
+    assert (tmp_path / "03_primary/x/b.json").exists() and (tmp_path / "01_raw/nab").exists()
+    with pytest.raises(click.BadParameter):
+        cli.prune_versions(tmp_path, keep=0)

@@ -56,3 +56,23 @@ def test_an_unknown_pipeline_is_named_with_the_ones_that_exist(kedro_project):
     completed = run_kedro(kedro_project, "run", "--pipelines", "nab_anomalyy", expect_failure=True)
     assert "unknown pipeline 'nab_anomalyy'; did you mean 'nab_anomaly'?" in completed.stderr
     assert "cora_gcn, imdb_transformer, mdn_synthetic, nab_anomaly" in completed.stderr
+
+
+def test_a_run_reads_back_the_version_it_wrote(tmp_path):
+    from kedro.io import DataCatalog, Version
+    from kedro_datasets.json import JSONDataset
+
+    from advanced_dl.hooks import pin_versions, run_version
+
+    path = str(tmp_path / "scaler.json")
+    catalog = DataCatalog(
+        {"scaler": JSONDataset(filepath=path, version=Version(None, "2026-01-01T00.00.00.000Z"))}
+    )
+    version = run_version("2026-01-01T00.00.00.000Z", pid=7)
+    assert version == "2026-01-01T00.00.00.000Z-7"
+    assert pin_versions(catalog, ["scaler", "absent"], version) == ["scaler"]
+    catalog.save("scaler", {"mean": 1.0})
+    # A run started at the same moment writes a newer version of the same dataset.
+    JSONDataset(filepath=path, version=Version(None, version + "9")).save({"mean": 2.0})
+    assert catalog.load("scaler") == {"mean": 1.0}
+    assert JSONDataset(filepath=path, version=Version(None, None)).load() == {"mean": 2.0}

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import logging
+import shutil
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -86,3 +88,45 @@ run = click.Command(
     ),
 )
 cli.add_command(run)
+
+
+def versioned_datasets(root: Path) -> dict[Path, list[Path]]:
+    """``{dataset path: its version folders, oldest first}`` below ``root``.
+
+    A versioned dataset ``<dir>/<name>`` is a folder whose sub-folders are versions,
+    each holding ``<name>`` (Kedro's layout ``<filepath>/<version>/<filename>``).
+    """
+    found: dict[Path, list[Path]] = {}
+    for candidate in root.rglob("*"):
+        if not candidate.is_dir():
+            continue
+        versions = [v for v in candidate.iterdir() if v.is_dir() and (v / candidate.name).exists()]
+        if versions:
+            found[candidate] = sorted(versions, key=lambda v: v.name)
+    return found
+
+
+def prune_versions(root: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` versions of each versioned dataset; return them."""
+    if keep < 1:
+        raise click.BadParameter("keep at least one version", param_hint="'--keep'")
+    deleted = []
+    for versions in versioned_datasets(root).values():
+        for old in versions[:-keep]:
+            shutil.rmtree(old)
+            deleted.append(old)
+    return deleted
+
+
+@cli.command(name="prune-versions")
+@click.option("--keep", default=5, show_default=True, help="newest versions kept per dataset")
+@click.option(
+    "--data-dir",
+    default="data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+def prune_versions_command(keep: int, data_dir: Path) -> None:
+    """Delete old run versions of the datasets under data/, keeping the newest ones."""
+    deleted = prune_versions(data_dir, keep)
+    click.echo(f"Deleted {len(deleted)} old versions under {data_dir} (kept the newest {keep}).")

@@ -7,11 +7,14 @@ only steer it to the right experiment and add the provenance tags it lacks.
 from __future__ import annotations
 
 import logging
+import os
 import platform
+from collections.abc import Iterable
 from typing import Any
 
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
+from kedro.io import DataCatalog, Version
 from kedro.pipeline import Pipeline
 
 from advanced_dl import runtime
@@ -40,6 +43,20 @@ def pipeline_experiment_name(pipeline: Pipeline, pipeline_names: list[str] | Non
     return names[0] if len(names) == 1 else None
 
 
+def set_experiment_once(set_experiment, attempts: int = 5) -> None:
+    """Get or create the experiment, tolerating a run that created it at the same moment."""
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(attempts):
+        try:
+            set_experiment()
+            return
+        except MlflowException as error:
+            # Another run created it between our look-up and our create: look again.
+            if attempt == attempts - 1 or "already exists" not in str(error).lower():
+                raise
+
+
 class ParameterValidationHook:
     """Validate the parameters of the pipelines about to run, before any data is read.
 
@@ -58,6 +75,70 @@ class ParameterValidationHook:
     def before_pipeline_run(self, pipeline: Pipeline) -> None:
         params = self._context.params if self._context else {}
         validate_run_parameters(params, pipeline_namespaces(pipeline))
+
+
+def run_version(run_id: str, pid: int | None = None) -> str:
+    """The version a run saves its datasets under: the session's timestamp and the process.
+
+    Kedro's session id is a millisecond timestamp, so two runs started in the same
+    millisecond would share it; the process id keeps them apart, and versions
+    still sort by start time.
+    """
+    return f"{run_id}-{os.getpid() if pid is None else pid}"
+
+
+def pin_versions(catalog: DataCatalog, names: Iterable[str], version: str) -> list[str]:
+    """Save and load each versioned dataset in ``names`` at ``version``; return those pinned.
+
+    A versioned dataset that a run both writes and reads is read back at the
+    version the run wrote, never at the newest on disk, which a run started at
+    the same time may have written.
+    """
+    pinned = []
+    for name in sorted(names):
+        dataset = catalog.get(name)
+        current = getattr(dataset, "_version", None)
+        if isinstance(current, Version) and current.load is None:
+            dataset._version = Version(version, version)
+            pinned.append(name)
+    return pinned
+
+
+class RunIsolationHook:
+    """Runs of any pipelines started together in one checkout never read each other's files.
+
+    Every persisted output is versioned in the catalog (``versioned: true``), so
+    each run writes its own ``<filepath>/<version>/`` copy, and this hook pins
+    the version each run reads its outputs back at. Notebooks and ``kedro viz``
+    load the newest version; ``kedro prune-versions`` removes old ones.
+    """
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        version = run_version(run_params["run_id"])
+        pinned = pin_versions(catalog, pipeline.all_outputs(), version)
+        logger.info("Run version %s for %d datasets", version, len(pinned))
+
+
+class TrackingStoreHook:
+    """Make the tracking store ready before kedro-mlflow uses it.
+
+    A ``sqlite:///`` store is created or migrated under a file lock, so runs
+    started together on a new store do not race; an ``http(s)://`` server that
+    does not answer stops the run within seconds, before any data is read.
+    """
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow's own after_context_created
+    def after_context_created(self, context: KedroContext) -> None:
+        patterns = context.config_loader.config_patterns
+        patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+        uri = context.config_loader["mlflow"]["server"]["mlflow_tracking_uri"]
+        runtime.check_tracking_server(uri)
+        database = runtime.sqlite_store_path(uri, context.project_path)
+        if database is not None:
+            runtime.initialise_sqlite_store(database)
 
 
 class ExperimentPerPipelineHook:
@@ -79,7 +160,7 @@ class ExperimentPerPipelineHook:
         experiment = pipeline_experiment_name(pipeline, [n for n in names if n])
         if experiment and experiment != mlflow_config.tracking.experiment.name:
             mlflow_config.tracking.experiment.name = experiment
-            mlflow_config._set_experiment()
+            set_experiment_once(mlflow_config._set_experiment)
         logger.info("MLflow experiment: %s", mlflow_config.tracking.experiment.name)
 
 

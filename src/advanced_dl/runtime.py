@@ -124,3 +124,61 @@ def git_commit(project_path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{commit}-dirty" if status else commit
+
+
+class TrackingServerUnreachable(RuntimeError):
+    """The MLflow tracking server named by the configuration does not answer."""
+
+
+def check_tracking_server(uri: str, timeout: float = 3.0) -> None:
+    """Raise :class:`TrackingServerUnreachable` within ``timeout`` seconds unless ``uri`` answers.
+
+    For ``http(s)://`` URIs only (MLflow's ``/health`` endpoint); MLflow's own
+    client would otherwise retry for minutes before failing.
+    """
+    import urllib.error
+    import urllib.request
+
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout) as answer:
+            if answer.status == 200:
+                return
+            problem = f"it answered HTTP {answer.status} on /health"
+    except (urllib.error.URLError, OSError) as error:
+        problem = f"{getattr(error, 'reason', error)}"
+    raise TrackingServerUnreachable(
+        f"MLflow tracking server {uri} is unreachable ({problem}). Start it, e.g. "
+        "`mlflow server --host 127.0.0.1 --port 5000` (see README, 'Tracking'), or unset "
+        "MLFLOW_TRACKING_URI to use the local store sqlite:///mlflow.db."
+    )
+
+
+def sqlite_store_path(uri: str, project_path: Path) -> Path | None:
+    """The database file of a ``sqlite:///`` tracking URI (relative to the project), else None."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return None
+    path = Path(uri[len(prefix) :].split("?", 1)[0])
+    return path if path.is_absolute() else project_path / path
+
+
+def initialise_sqlite_store(database: Path) -> None:
+    """Create or migrate the SQLite tracking store once, whatever the number of runs starting.
+
+    MLflow creates and migrates the schema on first use; two processes doing it
+    at once fail (duplicate columns, alembic version checks). An exclusive lock
+    on ``<database>.lock`` makes the first one do it while the others wait.
+    """
+    import fcntl
+
+    from mlflow.tracking import MlflowClient
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            MlflowClient(tracking_uri=f"sqlite:///{database}").search_experiments(max_results=1)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -8,7 +8,13 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from advanced_dl.hooks import ExperimentPerPipelineHook, ParameterValidationHook, RuntimeHook
+from advanced_dl.hooks import (
+    ExperimentPerPipelineHook,
+    ParameterValidationHook,
+    RunIsolationHook,
+    RuntimeHook,
+    TrackingStoreHook,
+)
 from advanced_dl.runtime import quiet_tensorflow_start_up
 
 # Settings load before any node imports TensorFlow.
@@ -31,7 +37,13 @@ def _env_or_default(name: str, default: str = "") -> str:
 
 # pluggy calls the last registered first among equals: parameters are checked
 # before the experiment hook creates anything in the tracking store.
-HOOKS = (ExperimentPerPipelineHook(), RuntimeHook(), ParameterValidationHook())
+HOOKS = (
+    TrackingStoreHook(),
+    RunIsolationHook(),
+    ExperimentPerPipelineHook(),
+    RuntimeHook(),
+    ParameterValidationHook(),
+)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -23,3 +23,24 @@ def test_keras_model_round_trip(tmp_path):
 def test_keras_model_dataset_needs_keras_suffix():
     with pytest.raises(DatasetError, match=r"\.keras"):
         KerasModelDataset(filepath="model.h5")
+
+
+def test_versioned_models_do_not_overwrite_each_other(tmp_path):
+    import keras
+    from kedro.io import Version
+
+    path = str(tmp_path / "model.keras")
+    for version, width in (("v1", 2), ("v2", 3)):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(width)])
+        KerasModelDataset(filepath=path, version=Version(None, version)).save(model)
+    assert KerasModelDataset(filepath=path, version=Version("v1", None)).load().output_shape == (
+        None,
+        2,
+    )
+    assert KerasModelDataset(filepath=path, version=Version(None, None)).load().output_shape == (
+        None,
+        3,
+    )
+    assert not KerasModelDataset(
+        filepath=str(tmp_path / "other.keras"), version=Version(None, None)
+    ).exists()

@@ -41,3 +41,15 @@ def test_non_finite_metrics_are_refused(tmp_path):
     dataset = MlflowMetricsJsonDataset(filepath=str(tmp_path / "metrics.json"))
     with pytest.raises(DatasetError, match="Non-finite"):
         dataset.save({"test_nll": float("nan")})
+
+
+def test_the_json_copy_is_versioned(tmp_path):
+    from kedro.io import Version
+
+    path = str(tmp_path / "metrics.json")
+    MlflowMetricsJsonDataset(filepath=path, version=Version(None, "v1")).save({"a": 1.0})
+    pinned = MlflowMetricsJsonDataset(filepath=path, version=Version(None, "v2"))
+    pinned._version = Version("v2", "v2")  # as hooks.pin_versions does
+    pinned.save({"a": 2.0})
+    assert pinned.load() == {"a": 2.0}
+    assert MlflowMetricsJsonDataset(filepath=path, version=Version("v1", None)).load() == {"a": 1.0}

@@ -4,6 +4,7 @@ Raw data (NAB series, the Cora archive, the Planetoid files, the IMDB archive)
 is read by datasets here, so nodes receive tables and graphs, never paths.
 """
 
+from advanced_dl.io.artifacts import VersionedMlflowArtifactDataset
 from advanced_dl.io.cora import CoraDataset
 from advanced_dl.io.figures import PngFigureDataset
 from advanced_dl.io.imdb import ImdbReviewsDataset
@@ -24,4 +25,5 @@ __all__ = [
     "PlanetoidDataset",
     "PngFigureDataset",
     "RemoteFileDataset",
+    "VersionedMlflowArtifactDataset",
 ]

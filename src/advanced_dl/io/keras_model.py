@@ -1,4 +1,4 @@
-"""A Keras 3 model stored as a single ``.keras`` file."""
+"""A Keras 3 model stored as a single ``.keras`` file, optionally versioned."""
 
 from __future__ import annotations
 
@@ -7,21 +7,28 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractVersionedDataset, DatasetError, Version
 
 
-class KerasModelDataset(AbstractDataset):
+class KerasModelDataset(AbstractVersionedDataset):
     """Save and load a ``keras.Model`` in the native ``.keras`` format.
 
     Saving writes to a temporary file and renames it, so a crash never leaves
     a truncated model behind. Loading imports ``advanced_dl.models`` first so
-    the project's custom layers are registered.
+    the project's custom layers are registered. With ``versioned: true`` in the
+    catalog, each run saves under ``<filepath>/<version>/`` and a load without a
+    pinned version reads the newest.
     """
 
-    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        filepath: str,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         if not filepath.endswith(".keras"):
             raise DatasetError(f"KerasModelDataset filepath must end in '.keras', got {filepath!r}")
-        self._filepath = PurePosixPath(filepath)
+        super().__init__(PurePosixPath(filepath), version)
         self.metadata = metadata
 
     def load(self) -> Any:
@@ -29,10 +36,10 @@ class KerasModelDataset(AbstractDataset):
 
         import advanced_dl.models  # noqa: F401  (registers custom layers)
 
-        return keras.saving.load_model(str(self._filepath))
+        return keras.saving.load_model(str(self._get_load_path()))
 
     def save(self, data: Any) -> None:
-        path = Path(self._filepath)
+        path = Path(self._get_save_path())
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, staging = tempfile.mkstemp(suffix=".keras", dir=path.parent, prefix=".tmp-")
         os.close(handle)
@@ -44,7 +51,10 @@ class KerasModelDataset(AbstractDataset):
                 os.remove(staging)
 
     def _exists(self) -> bool:
-        return Path(self._filepath).is_file()
+        try:
+            return Path(self._get_load_path()).is_file()
+        except DatasetError:  # no version saved yet
+            return False
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath)}
+        return {"filepath": str(self._filepath), "version": self._version}

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import mlflow
-from kedro.io import DatasetError
+from kedro.io import DatasetError, Version
+from kedro_datasets.json import JSONDataset
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 
 
@@ -35,7 +33,8 @@ class MlflowMetricsJsonDataset(MlflowMetricsHistoryDataset):
 
     Values are numbers (logged once, step 0) or lists (one step per entry,
     e.g. per-epoch curves). Metric names are logged as given, without a prefix.
-    ``load`` reads the JSON copy, so it works without an MLflow run.
+    ``load`` reads the JSON copy, so it works without an MLflow run. The copy
+    is a ``json.JSONDataset`` and is versioned like one (``versioned: true``).
     """
 
     def __init__(
@@ -43,11 +42,22 @@ class MlflowMetricsJsonDataset(MlflowMetricsHistoryDataset):
         filepath: str,
         run_id: str | None = None,
         prefix: str = "",
+        version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         # A non-None prefix keeps kedro-mlflow from prefixing names with the dataset name.
         super().__init__(run_id=run_id, prefix=prefix, metadata=metadata)
-        self._filepath = Path(filepath)
+        self._filepath = filepath
+        self._copy = JSONDataset(filepath=filepath, save_args={"indent": 2}, version=version)
+
+    @property
+    def _version(self) -> Version | None:
+        # The JSON copy's version, so version pinning reaches the file actually written.
+        return self._copy._version
+
+    @_version.setter
+    def _version(self, version: Version | None) -> None:
+        self._copy._version = version
 
     def _save(self, data: dict[str, Any]) -> None:
         bad = {
@@ -57,21 +67,16 @@ class MlflowMetricsJsonDataset(MlflowMetricsHistoryDataset):
         }
         if bad:
             raise DatasetError(f"Non-finite metric values for {self._filepath}: {bad}")
-        self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(suffix=".json", dir=self._filepath.parent)
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=2, default=float)
-        os.replace(staging, self._filepath)
+        self._copy.save(json.loads(json.dumps(data, default=float)))
         # Without a run, mlflow.log_metric would silently start a stray one.
         if self._run_id is not None or mlflow.active_run() is not None:
             super()._save(to_metric_items(data))
 
     def _load(self) -> dict[str, Any]:
-        with self._filepath.open() as stream:
-            return json.load(stream)
+        return self._copy.load()
 
     def _exists(self) -> bool:
-        return self._filepath.is_file()
+        return self._copy.exists()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "prefix": self._prefix}
+        return {"filepath": self._filepath, "prefix": self._prefix}

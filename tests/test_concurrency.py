@@ -1,0 +1,97 @@
+"""Runs started together in one checkout: none crashes, each records what it really did."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import run_kedro
+
+TINY = (
+    "mdn_synthetic.data.n_samples=700,mdn_synthetic.data.train_size=600,"
+    "mdn_synthetic.training.epochs=3"
+)
+SEEDS = (1, 2, 3)
+
+
+def _start(project: Path, seed: int, uri: str) -> subprocess.Popen:
+    kedro = Path(sys.executable).parent / "kedro"
+    return subprocess.Popen(
+        [str(kedro), "run", "--pipelines", "mdn_synthetic", "--params", f"{TINY},seed={seed}"],
+        cwd=project,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_TRACKING_URI": uri},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _metrics_by_seed(uri: str) -> dict[int, dict[str, float]]:
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("mdn_synthetic")
+    runs = client.search_runs([experiment.experiment_id])
+    assert all(run.info.status == "FINISHED" for run in runs)
+    return {int(run.data.params["seed"]): run.data.metrics for run in runs}
+
+
+@pytest.mark.slow
+def test_runs_started_together_on_a_new_store_match_their_solo_runs(kedro_project, tmp_path):
+    together = f"sqlite:///{kedro_project / 'mlflow.db'}"
+    assert not (kedro_project / "mlflow.db").exists()
+    runs = [_start(kedro_project, seed, together) for seed in SEEDS]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    for run, output in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, output[-4000:]
+    recorded = _metrics_by_seed(together)
+    assert sorted(recorded) == list(SEEDS)
+
+    # The same commands one at a time, on a store of their own.
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    for seed in SEEDS:
+        run_kedro(
+            kedro_project,
+            "run",
+            "--pipelines",
+            "mdn_synthetic",
+            "--params",
+            f"{TINY},seed={seed}",
+            MLFLOW_TRACKING_URI=alone,
+        )
+    solo = _metrics_by_seed(alone)
+    for seed in SEEDS:
+        for name in ("test_ari", "test_nmi", "test_nll", "mean_error_max"):
+            assert recorded[seed][name] == solo[seed][name], (seed, name)
+    # Each run kept its own copy of every file it wrote.
+    samples = kedro_project / "data/03_primary/mdn_synthetic/samples.parquet"
+    assert len(list(samples.iterdir())) == 2 * len(SEEDS)
+
+
+@pytest.mark.slow
+def test_an_unreachable_tracking_server_is_reported_within_seconds(kedro_project):
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}"
+    start = time.monotonic()
+    completed = run_kedro(
+        kedro_project,
+        "run",
+        "--pipelines",
+        "mdn_synthetic",
+        MLFLOW_TRACKING_URI=uri,
+        expect_failure=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - start
+    output = completed.stdout + completed.stderr
+    assert f"MLflow tracking server {uri} is unreachable" in output
+    assert "unset MLFLOW_TRACKING_URI" in output
+    assert elapsed < 60, elapsed  # start-up included; MLflow alone retried for minutes
+    assert not any((kedro_project / "data").rglob("*.parquet"))
