@@ -51,6 +51,8 @@ def test_runs_started_together_on_a_new_store_match_their_solo_runs(kedro_projec
         assert run.returncode == 0, output[-4000:]
     recorded = _metrics_by_seed(together)
     assert sorted(recorded) == list(SEEDS)
+    registry = MlflowClient(tracking_uri=together).search_model_versions("name='mdn_synthetic'")
+    assert sorted(int(v.version) for v in registry) == [1, 2, 3]
 
     # The same commands one at a time, on a store of their own.
     alone = f"sqlite:///{tmp_path / 'alone.db'}"

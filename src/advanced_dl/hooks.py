@@ -123,7 +123,7 @@ class RunIsolationHook:
 
 
 class TrackingStoreHook:
-    """Make the tracking store ready before kedro-mlflow uses it.
+    """Make the tracking store ready before kedro-mlflow uses it, with system metrics on.
 
     A ``sqlite:///`` store is created or migrated under a file lock, so runs
     started together on a new store do not race; an ``http(s)://`` server that
@@ -132,6 +132,7 @@ class TrackingStoreHook:
 
     @hook_impl(tryfirst=True)  # before kedro-mlflow's own after_context_created
     def after_context_created(self, context: KedroContext) -> None:
+        runtime.log_system_metrics()
         patterns = context.config_loader.config_patterns
         patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
         uri = context.config_loader["mlflow"]["server"]["mlflow_tracking_uri"]

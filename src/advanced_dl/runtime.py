@@ -126,6 +126,22 @@ def git_commit(project_path: Path) -> str | None:
     return f"{commit}-dirty" if status else commit
 
 
+SYSTEM_METRICS_INTERVAL_SECONDS = 5.0
+
+
+def log_system_metrics(interval_seconds: float = SYSTEM_METRICS_INTERVAL_SECONDS) -> None:
+    """Have every MLflow run started from now on log CPU, memory (and GPU) use.
+
+    The run's "System metrics" tab shows them; GPU figures need ``nvidia-ml-py``
+    (the ``gpu`` extra). Sampled every ``interval_seconds`` so short runs get points.
+    """
+    import mlflow
+
+    mlflow.set_system_metrics_sampling_interval(interval_seconds)
+    mlflow.set_system_metrics_samples_before_logging(1)
+    mlflow.enable_system_metrics_logging()
+
+
 class TrackingServerUnreachable(RuntimeError):
     """The MLflow tracking server named by the configuration does not answer."""
 

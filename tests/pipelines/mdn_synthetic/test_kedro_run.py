@@ -58,6 +58,16 @@ def test_kedro_run_tracks_a_reproducible_run(kedro_project):
         "figures/training_history.png",
     }
 
+    system = [name for name in first.data.metrics if name.startswith("system/")]
+    assert {"system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"} <= set(
+        system
+    )
+    # Registered under the pipeline's name, one version per run.
+    versions = client.search_model_versions("name='mdn_synthetic'")
+    assert [v.run_id for v in versions] == [first.info.run_id]
+    registered = mlflow.pyfunc.load_model(f"models:/mdn_synthetic/{versions[0].version}")
+    assert registered.metadata.run_id == first.info.run_id
+
     model = mlflow.pyfunc.load_model(f"runs:/{first.info.run_id}/model")
     assert model.metadata.signature is not None
     scored = model.predict(pd.DataFrame({"x1": [2.0, -2.0], "x2": [2.0, -2.0]}))
