@@ -56,6 +56,8 @@ def _with(params: dict, path: str, value) -> dict:
         ("cora_gcn.tsne.max_iter", 100, "greater than or equal to 250"),
         ("cora_gcn.training.early_stopping_patience", -1, "greater than or equal to 0"),
         ("imdb_transformer.training.early_stopping_patience", -1, "greater than or equal to 0"),
+        ("mdn_synthetic.training.distribution", "tpu", "'none' or 'mirrored'"),
+        ("cora_gcn.training.distribution", "mirrored", "full-batch on one device"),
     ],
 )
 def test_a_bad_value_is_named_with_what_was_expected_and_given(path, value, expected):

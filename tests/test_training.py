@@ -57,3 +57,56 @@ def test_best_epoch_is_the_one_early_stopping_restores():
     assert result.best_epoch == 0
     assert min(result.history["val_loss"]) < result.history["val_loss"][0]
     assert model.evaluate(x, y, verbose=0) == pytest.approx(result.history["val_loss"][0], rel=1e-4)
+
+
+MIRRORED_CHECK = """
+import json, sys
+import numpy as np, pandas as pd, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+import keras
+from advanced_dl.pipelines.imdb_transformer.nodes import train_transformer
+from advanced_dl.training import distribution_scope
+
+rng = np.random.default_rng(0)
+tokens = rng.integers(2, 30, size=(64, 8)).astype("int32")
+reviews = pd.DataFrame({"label": (tokens[:, 0] > 15).astype("int32")})
+model = {"embedding_dim": 8, "num_heads": 2, "key_dim": 4, "feed_forward_dim": 8,
+         "dropout_rate": 0.0, "dense_units": 4, "num_classes": 2, "layer_norm_epsilon": 1e-6}
+training = {"batch_size": 16, "epochs": 1, "learning_rate": 0.01, "hold_epochs": 4,
+            "decay_rate": 0.1, "early_stopping_patience": None, "early_stopping_min_delta": 0.0,
+            "restore_best_weights": True}
+losses = {}
+for distribution in ("none", "mirrored"):
+    keras.utils.set_random_seed(0)
+    _, history = train_transformer(tokens, reviews, tokens[:16], reviews[:16], ["", "[UNK]"] + [
+        f"w{i}" for i in range(28)], model, {**training, "distribution": distribution})
+    losses[distribution] = history["loss"][0]
+with distribution_scope("mirrored") as strategy:
+    replicas = strategy.num_replicas_in_sync
+print(json.dumps({"losses": losses, "replicas": replicas}))
+"""
+
+
+def test_mirrored_training_on_two_logical_cpus_gives_the_single_device_loss():
+    import json
+    import subprocess
+    import sys
+
+    # A process of its own: logical devices must be set before TensorFlow starts.
+    completed = subprocess.run(
+        [sys.executable, "-c", MIRRORED_CHECK], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["losses"]["mirrored"] == pytest.approx(result["losses"]["none"], rel=1e-6)
+
+
+def test_unknown_distribution_is_refused():
+    from advanced_dl.training import distribution_scope
+
+    with pytest.raises(ValueError, match="distribution must be one of"), distribution_scope("tpu"):
+        pass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +26,8 @@ OpenFraction = Annotated[float, Field(gt=0, lt=1)]  # a fraction in (0, 1)
 Probability = Annotated[float, Field(ge=0, le=1)]
 # Keras' EarlyStopping patience: epochs without improvement; null disables early stopping.
 Patience = NonNegativeInt | None
+# training.distribution of the mini-batch pipelines (advanced_dl.training.distribution_scope).
+Distribution = Literal["none", "mirrored"]
 
 
 class Schema(BaseModel):
@@ -35,10 +37,11 @@ class Schema(BaseModel):
 
 
 class ScheduleParameters(Schema):
-    """The "hold then decay" learning-rate schedule shared by the mini-batch pipelines."""
+    """What the mini-batch pipelines share: the "hold then decay" schedule, the distribution."""
 
     hold_epochs: NonNegativeInt
     decay_rate: NonNegativeFloat
+    distribution: Distribution
 
 
 class GlobalParameters(Schema):

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+logger = logging.getLogger(__name__)
+
+DISTRIBUTIONS = ("none", "mirrored")
 
 
 def hold_then_decay(hold_epochs: int = 4, decay_rate: float = 0.1) -> Callable[[int, float], float]:
@@ -22,6 +29,41 @@ def hold_then_decay(hold_epochs: int = 4, decay_rate: float = 0.1) -> Callable[[
         return float(learning_rate * math.exp(-decay_rate))
 
     return schedule
+
+
+@contextlib.contextmanager
+def distribution_scope(distribution: str = "none") -> Iterator[Any]:
+    """Build and compile models inside this scope to train them with ``distribution``.
+
+    ``"none"``: one device, Keras' default. ``"mirrored"``:
+    ``tf.distribute.MirroredStrategy`` over every visible GPU (data parallel on one
+    host; each batch is split between the replicas and gradients are summed), or
+    over every logical CPU device when no GPU is visible. Multi-worker training
+    is not offered: it is broken under Keras 3 (keras-team/keras#20585).
+
+    Yields the strategy, or None for ``"none"``.
+    """
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    if distribution == "none":
+        yield None
+        return
+    strategy = _mirrored_strategy()
+    with strategy.scope():
+        yield strategy
+
+
+@functools.cache
+def _mirrored_strategy() -> Any:
+    # One per process: TensorFlow's collective ops clash between strategies of one process.
+    import tensorflow as tf
+
+    devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
+        d.name for d in tf.config.list_logical_devices("CPU")
+    ]
+    strategy = tf.distribute.MirroredStrategy(devices=devices)
+    logger.info("MirroredStrategy over %d replicas: %s", strategy.num_replicas_in_sync, devices)
+    return strategy
 
 
 @dataclass

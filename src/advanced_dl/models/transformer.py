@@ -48,8 +48,12 @@ class TokenAndPositionEmbedding(layers.Layer):
         self.built = True
 
     def call(self, token_ids: Any) -> Any:
-        positions = ops.arange(0, ops.shape(token_ids)[-1], dtype="int32")
-        return self.token_embedding(token_ids) + self.position_embedding(positions)
+        # The first rows of the position table, sliced rather than looked up with
+        # arange(length): the same values, but a dense gradient. The sparse gradient
+        # of the lookup is combined wrongly across MirroredStrategy replicas.
+        table = ops.convert_to_tensor(self.position_embedding.embeddings)
+        positions = ops.cast(table[: ops.shape(token_ids)[-1]], self.compute_dtype)
+        return self.token_embedding(token_ids) + positions
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape, self.embedding_dim)

@@ -31,6 +31,7 @@ TRAINING = {
     "learning_rate": 0.001,
     "hold_epochs": 4,
     "decay_rate": 0.1,
+    "distribution": "none",
     "early_stopping_patience": 16,
     "early_stopping_min_delta": 0.01,
 }

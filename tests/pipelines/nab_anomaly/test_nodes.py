@@ -191,6 +191,7 @@ def test_one_epoch_model_on_square_wave_with_jump(series, labels, windows):
         "learning_rate": 1e-3,
         "hold_epochs": 4,
         "decay_rate": 0.1,
+        "distribution": "none",
     }
     model, history = nodes.train_lstm_vae(fit, validation, model_params, training_params)
     assert len(history["loss"]) == 1 and history["fit_seconds"] > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from advanced_dl.schema import (
     DropoutRate,
@@ -44,6 +44,17 @@ class TrainingParameters(Schema):
     hold_epochs: NonNegativeInt | None
     decay_rate: NonNegativeFloat
     verbose: bool
+    distribution: str
+
+    @field_validator("distribution")
+    @classmethod
+    def _one_device(cls, value: str) -> str:
+        if value != "none":
+            raise ValueError(
+                "cora_gcn trains full-batch on one device, so only 'none' is accepted "
+                "(the graph is one batch: there is nothing to split between replicas)"
+            )
+        return value
 
 
 class TsneParameters(Schema):

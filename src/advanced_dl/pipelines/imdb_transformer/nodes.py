@@ -152,21 +152,22 @@ def train_transformer(
         ``mean_epoch_seconds``, ``epochs_trained`` and ``best_epoch``.
     """
     from advanced_dl.models.transformer import build_transformer_classifier
-    from advanced_dl.training import fit_model
+    from advanced_dl.training import distribution_scope, fit_model
 
-    model = build_transformer_classifier(
-        vocabulary_size=len(vocabulary),
-        sequence_length=int(train_tokens.shape[1]),
-        embedding_dim=model_params["embedding_dim"],
-        num_heads=model_params["num_heads"],
-        key_dim=model_params["key_dim"],
-        feed_forward_dim=model_params["feed_forward_dim"],
-        dropout_rate=model_params["dropout_rate"],
-        dense_units=model_params["dense_units"],
-        num_classes=model_params["num_classes"],
-        layer_norm_epsilon=model_params["layer_norm_epsilon"],
-        learning_rate=training_params["learning_rate"],
-    )
+    with distribution_scope(training_params["distribution"]):
+        model = build_transformer_classifier(
+            vocabulary_size=len(vocabulary),
+            sequence_length=int(train_tokens.shape[1]),
+            embedding_dim=model_params["embedding_dim"],
+            num_heads=model_params["num_heads"],
+            key_dim=model_params["key_dim"],
+            feed_forward_dim=model_params["feed_forward_dim"],
+            dropout_rate=model_params["dropout_rate"],
+            dense_units=model_params["dense_units"],
+            num_classes=model_params["num_classes"],
+            layer_norm_epsilon=model_params["layer_norm_epsilon"],
+            learning_rate=training_params["learning_rate"],
+        )
     result = fit_model(
         model,
         np.asarray(train_tokens, dtype=np.int32),

@@ -111,7 +111,7 @@ def train_mdn(
         ``fit_seconds`` and ``epochs_trained``.
     """
     from advanced_dl.models.mdn import build_mdn
-    from advanced_dl.training import fit_model
+    from advanced_dl.training import distribution_scope, fit_model
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(train_samples))
@@ -125,16 +125,17 @@ def train_mdn(
         if model_params["init_from_targets"]
         else {}
     )
-    model = build_mdn(
-        input_dim=len(X_COLUMNS),
-        output_dim=len(Y_COLUMNS),
-        num_components=model_params["num_components"],
-        hidden_units=model_params["hidden_units"],
-        dropout_rate=model_params["dropout_rate"],
-        min_scale=model_params["min_scale"],
-        learning_rate=training_params["learning_rate"],
-        **initial_heads,
-    )
+    with distribution_scope(training_params["distribution"]):
+        model = build_mdn(
+            input_dim=len(X_COLUMNS),
+            output_dim=len(Y_COLUMNS),
+            num_components=model_params["num_components"],
+            hidden_units=model_params["hidden_units"],
+            dropout_rate=model_params["dropout_rate"],
+            min_scale=model_params["min_scale"],
+            learning_rate=training_params["learning_rate"],
+            **initial_heads,
+        )
     result = fit_model(
         model,
         x[fit_rows],

@@ -207,18 +207,19 @@ def train_lstm_vae(
         ``val_loss``, ``learning_rate``, plus ``fit_seconds``, ``epochs_trained``).
     """
     from advanced_dl.models.lstm_vae import build_lstm_vae
-    from advanced_dl.training import fit_model
+    from advanced_dl.training import distribution_scope, fit_model
 
-    model = build_lstm_vae(
-        look_back=train_windows.shape[1],
-        input_dim=train_windows.shape[2],
-        intermediate_dim=model_params["intermediate_dim"],
-        latent_dim=model_params["latent_dim"],
-        scale_floor=model_params["scale_floor"],
-        softplus_log_variance=model_params["softplus_log_variance"],
-        sample_at_inference=model_params["sample_at_inference"],
-        learning_rate=training_params["learning_rate"],
-    )
+    with distribution_scope(training_params["distribution"]):
+        model = build_lstm_vae(
+            look_back=train_windows.shape[1],
+            input_dim=train_windows.shape[2],
+            intermediate_dim=model_params["intermediate_dim"],
+            latent_dim=model_params["latent_dim"],
+            scale_floor=model_params["scale_floor"],
+            softplus_log_variance=model_params["softplus_log_variance"],
+            sample_at_inference=model_params["sample_at_inference"],
+            learning_rate=training_params["learning_rate"],
+        )
     result = fit_model(
         model,
         train_windows,
