@@ -13,6 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import run_kedro
+from tests.tracking_server import postgres_bin, postgres_tracking_server
 
 TINY = (
     "mdn_synthetic.data.n_samples=700,mdn_synthetic.data.train_size=600,"
@@ -97,3 +98,47 @@ def test_an_unreachable_tracking_server_is_reported_within_seconds(kedro_project
     assert "unset MLFLOW_TRACKING_URI" in output
     assert elapsed < 60, elapsed  # start-up included; MLflow alone retried for minutes
     assert not any((kedro_project / "data").rglob("*.parquet"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL is not installed")
+def test_a_team_server_records_runs_started_together_and_serves_their_models(
+    kedro_project, tmp_path
+):
+    import mlflow
+    import pandas as pd
+
+    seeds = (21, 22, 23, 24)
+    with postgres_tracking_server(tmp_path / "server") as uri:
+        runs = [_start(kedro_project, seed, uri) for seed in seeds]
+        outputs = [run.communicate(timeout=600)[0] for run in runs]
+        for run, output in zip(runs, outputs, strict=True):
+            assert run.returncode == 0, output[-4000:]
+        recorded = _metrics_by_seed(uri)
+        assert sorted(recorded) == list(seeds)
+
+        client = MlflowClient(tracking_uri=uri)
+        versions = client.search_model_versions("name='mdn_synthetic'")
+        assert sorted(int(v.version) for v in versions) == [1, 2, 3, 4]
+        mlflow.set_tracking_uri(uri)
+        points = pd.DataFrame({"x1": [2.0, -2.0], "x2": [2.0, -2.0]})
+        for version in versions:
+            from_run = mlflow.pyfunc.load_model(f"runs:/{version.run_id}/model")
+            from_registry = mlflow.pyfunc.load_model(f"models:/mdn_synthetic/{version.version}")
+            pd.testing.assert_frame_equal(from_run.predict(points), from_registry.predict(points))
+
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    for seed in seeds:
+        run_kedro(
+            kedro_project,
+            "run",
+            "--pipelines",
+            "mdn_synthetic",
+            "--params",
+            f"{TINY},seed={seed}",
+            MLFLOW_TRACKING_URI=alone,
+        )
+    solo = _metrics_by_seed(alone)
+    for seed in seeds:
+        assert recorded[seed]["test_ari"] == solo[seed]["test_ari"], seed
+        assert recorded[seed]["test_nll"] == solo[seed]["test_nll"], seed
