@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import mlflow
 import pandas as pd
@@ -23,3 +25,34 @@ def test_logged_model_reloads_and_predicts_the_same(tracking):
     pd.testing.assert_frame_equal(reloaded.predict(rows), served.predict(None, rows))
     signature = reloaded.metadata.get_input_schema().input_names()
     assert signature == ["x1", "x2"]
+
+
+def test_a_fresh_process_loads_the_model_without_unpickling_training_objects(tracking, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    keras.utils.set_random_seed(0)
+    rows = pd.DataFrame({"x1": [0.5, -1.0], "x2": [1.0, 0.0]})
+    served = MdnServingModel(build_mdn(num_components=2, hidden_units=4), rows, 2)
+    KerasPyfuncModelDataset(name="model").save(served)
+    local = mlflow.artifacts.download_artifacts(
+        f"runs:/{tracking.info.run_id}/model", dst_path=str(tmp_path / "model")
+    )
+    files = {path.name for path in Path(local).rglob("*")}
+    assert "python_model.pkl" not in files and not any(f.endswith(".pkl") for f in files)
+    assert "model_code_path" in (Path(local) / "MLmodel").read_text()  # models from code
+
+    code = (
+        "import json, sys, mlflow, pandas as pd\n"
+        "model = mlflow.pyfunc.load_model(sys.argv[1])\n"
+        "frame = pd.DataFrame({'x1': [0.5, -1.0], 'x2': [1.0, 0.0]})\n"
+        "print(json.dumps(model.predict(frame).round(6).to_dict(orient='list')))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code, local], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    predicted = json.loads(completed.stdout.strip().splitlines()[-1])
+    expected = served.predict(None, rows).round(6).to_dict(orient="list")
+    assert predicted == json.loads(json.dumps(expected))

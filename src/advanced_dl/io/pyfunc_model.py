@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from importlib import metadata
@@ -43,10 +44,12 @@ def serving_requirements() -> list[str]:
 class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
     """kedro-mlflow's model dataset, specialised for the project's served models.
 
-    ``save`` logs the model under ``name`` in the active run with its Keras
-    file as an artifact, an input example and the signature MLflow infers
-    from it, pinned requirements, and the ``advanced_dl`` package as code so
-    ``mlflow.pyfunc.load_model(uri)`` works outside the project. ``load``
+    ``save`` logs the model under ``name`` in the active run as MLflow "models
+    from code": the model's entry point (``advanced_dl/serving/entrypoints/``),
+    its Keras file, its state as JSON and ``.npz`` artifacts, an input example
+    and the signature MLflow infers from it, pinned requirements, and the
+    ``advanced_dl`` package as code, so ``mlflow.pyfunc.load_model(uri)`` works
+    outside the project and unpickles nothing. ``load``
     returns the last model saved (or ``load_args.model_uri``).
     """
 
@@ -74,15 +77,25 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
         if mlflow.active_run() is None:
             logger.warning("No active MLflow run: model %s not logged", self._save_args["name"])
             return
+        import scipy.sparse as sp
+
         import advanced_dl
 
         package_dir = Path(advanced_dl.__file__).parent
+        entrypoint = package_dir / "serving" / "entrypoints" / f"{model.ENTRYPOINT}.py"
         with tempfile.TemporaryDirectory() as staging:
-            keras_path = Path(staging) / "model.keras"
-            model.keras_model.save(keras_path)
+            artifacts = {
+                "keras_model": str(Path(staging) / "model.keras"),
+                "state": str(Path(staging) / "state.json"),
+            }
+            model.keras_model.save(artifacts["keras_model"])
+            Path(artifacts["state"]).write_text(json.dumps(model.state()))
+            for name, matrix in model.sparse_state().items():
+                artifacts[name] = str(Path(staging) / f"{name}.npz")
+                sp.save_npz(artifacts[name], matrix.tocsr())
             self.model_info = mlflow.pyfunc.log_model(
-                python_model=model,
-                artifacts={"keras_model": str(keras_path)},
+                python_model=str(entrypoint),
+                artifacts=artifacts,
                 input_example=model.input_example,
                 pip_requirements=serving_requirements(),
                 code_paths=[str(package_dir)],

@@ -4,9 +4,9 @@ Each pipeline subclasses :class:`KerasPyfuncModel` in ``advanced_dl.serving.<pip
 (kept out of ``pipelines/`` so a serving environment needs no Kedro) with what a user deploys
 (e.g. a detector that takes raw ``timestamp,value`` rows). Their preprocessing is the
 pipelines' own, imported from ``advanced_dl.features``; bad input raises
-:class:`~advanced_dl.features.InvalidInputError`. The Keras model
-travels as a ``.keras`` artifact, everything else (scalers, thresholds,
-vocabularies) as plain attributes pickled with the instance.
+:class:`~advanced_dl.features.InvalidInputError`. The Keras model travels as a
+``.keras`` artifact, everything else (scalers, thresholds, vocabularies, graphs)
+as JSON and ``.npz`` artifacts: no Python object is pickled.
 """
 
 from __future__ import annotations
@@ -22,29 +22,51 @@ __all__ = ["InvalidInputError", "KerasPyfuncModel"]
 
 
 class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
-    """A pyfunc model wrapping a Keras model.
+    """A pyfunc model wrapping a Keras model, logged as MLflow "models from code".
 
-    Subclasses implement :meth:`predict_frame`; ``input_example`` is a small
-    DataFrame of valid input, logged with the model and used to infer its
-    signature.
+    Nothing is pickled: MLflow stores the Keras model (``.keras``), the model's
+    other state as JSON (:meth:`state`) and sparse matrices as ``.npz``
+    (:meth:`sparse_state`), and at load time runs the subclass's entry point
+    (``advanced_dl/serving/entrypoints/<ENTRYPOINT>.py``, which creates an empty
+    model) and then :meth:`load_context`, which reads those files back. Loading
+    therefore runs only this package's code.
+
+    Subclasses implement :meth:`predict_frame`, :meth:`state` and
+    :meth:`set_state`; ``input_example`` is a small DataFrame of valid input,
+    logged with the model and used to infer its signature.
     """
 
-    def __init__(self, keras_model: Any, input_example: pd.DataFrame) -> None:
+    #: Module name of the subclass's entry point in ``advanced_dl/serving/entrypoints/``.
+    ENTRYPOINT = ""
+
+    def __init__(self, keras_model: Any = None, input_example: pd.DataFrame | None = None) -> None:
         self.keras_model = keras_model
         self.input_example = input_example
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The Keras model is logged as its own .keras artifact, not pickled.
-        state = dict(self.__dict__)
-        state["keras_model"] = None
-        return state
+    def state(self) -> dict[str, Any]:
+        """Everything besides the Keras model and sparse matrices, as JSON values."""
+        return {}
+
+    def sparse_state(self) -> dict[str, Any]:
+        """SciPy sparse matrices the model needs, by name (saved as ``<name>.npz``)."""
+        return {}
+
+    def set_state(self, state: dict[str, Any], sparse: dict[str, Any]) -> None:
+        """Restore what :meth:`state` and :meth:`sparse_state` gave."""
 
     def load_context(self, context: Any) -> None:
+        import json
+
         import keras
+        import scipy.sparse as sp
 
         import advanced_dl.models  # noqa: F401  (registers custom layers)
 
-        self.keras_model = keras.saving.load_model(context.artifacts["keras_model"])
+        artifacts = dict(context.artifacts)
+        self.keras_model = keras.saving.load_model(artifacts.pop("keras_model"))
+        with open(artifacts.pop("state")) as stream:
+            state = json.load(stream)
+        self.set_state(state, {name: sp.load_npz(path) for name, path in artifacts.items()})
 
     # A DataFrame hint: MLflow infers no schema from it (the input example gives the
     # signature) and leaves the checks to predict_frame.

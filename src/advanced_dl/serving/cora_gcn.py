@@ -29,25 +29,35 @@ class CoraGcnServingModel(KerasPyfuncModel):
     and ``predicted_class``.
     """
 
+    ENTRYPOINT = "cora_gcn"
+
     def __init__(
         self,
-        keras_model: Any,
-        features: Any,
-        graph_filter: Any,
-        class_names: list[str],
-        node_ids: list[str],
+        keras_model: Any = None,
+        features: Any = None,
+        graph_filter: Any = None,
+        class_names: list[str] | None = None,
+        node_ids: list[str] | None = None,
     ) -> None:
         super().__init__(keras_model, pd.DataFrame({NODE_COLUMN: [0, 1, 2]}))
-        self.features = features.tocsr()
-        self.graph_filter = graph_filter.tocsr()
-        self.class_names = list(class_names)
-        self.node_ids = list(node_ids)
+        self.features = features.tocsr() if features is not None else None
+        self.graph_filter = graph_filter.tocsr() if graph_filter is not None else None
+        self.class_names = list(class_names or [])
+        self.node_ids = list(node_ids or [])
         self._probabilities: np.ndarray | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state["_probabilities"] = None
-        return state
+    def state(self) -> dict[str, Any]:
+        return {"class_names": self.class_names, "node_ids": self.node_ids}
+
+    def sparse_state(self) -> dict[str, Any]:
+        return {"features": self.features, "graph_filter": self.graph_filter}
+
+    def set_state(self, state: dict[str, Any], sparse: dict[str, Any]) -> None:
+        self.class_names = list(state["class_names"])
+        self.node_ids = list(state["node_ids"])
+        self.features = sparse["features"].tocsr()
+        self.graph_filter = sparse["graph_filter"].tocsr()
+        self._probabilities = None
 
     @property
     def n_nodes(self) -> int:

@@ -27,23 +27,45 @@ class ReviewSentimentModel(KerasPyfuncModel):
     The vocabulary travels with the model, so no separate vectoriser is needed.
     """
 
+    ENTRYPOINT = "imdb_transformer"
+
     def __init__(
         self,
-        keras_model: Any,
-        input_example: pd.DataFrame,
+        keras_model: Any = None,
+        input_example: pd.DataFrame | None = None,
         *,
-        vocabulary: Sequence[str],
-        sequence_length: int,
+        vocabulary: Sequence[str] = (),
+        sequence_length: int = 0,
         keep: str = "last",
         threshold: float = 0.5,
     ) -> None:
         super().__init__(keras_model, input_example)
-        if keep not in KEEP_ENDS:
-            raise ValueError(f"keep must be one of {KEEP_ENDS}, got {keep!r}")
-        self.vocabulary = list(vocabulary)
-        self.sequence_length = int(sequence_length)
-        self.keep = keep
-        self.threshold = float(threshold)
+        self.set_state(
+            {
+                "vocabulary": list(vocabulary),
+                "sequence_length": sequence_length,
+                "keep": keep,
+                "threshold": threshold,
+            },
+            {},
+        )
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "vocabulary": self.vocabulary,
+            "sequence_length": self.sequence_length,
+            "keep": self.keep,
+            "threshold": self.threshold,
+        }
+
+    def set_state(self, state: dict[str, Any], sparse: dict[str, Any]) -> None:
+        if state["keep"] not in KEEP_ENDS:
+            raise ValueError(f"keep must be one of {KEEP_ENDS}, got {state['keep']!r}")
+        self.vocabulary = list(state["vocabulary"])
+        self.sequence_length = int(state["sequence_length"])
+        self.keep = state["keep"]
+        self.threshold = float(state["threshold"])
+        self.__dict__.pop("_word_index", None)
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         if REVIEW_COLUMN not in frame.columns:
@@ -66,13 +88,8 @@ class ReviewSentimentModel(KerasPyfuncModel):
         )
 
     def _index(self) -> dict[str, int]:
-        # Built once per process; not pickled (see __getstate__).
+        # Built once per loaded model.
         index = self.__dict__.get("_word_index")
         if index is None:
             index = self._word_index = word_index(self.vocabulary)
         return index
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_word_index", None)
-        return state

@@ -5,6 +5,8 @@ Input checks and the output table are the pipeline's (``advanced_dl.features.mix
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from advanced_dl.features.mixture import TARGET_COLUMNS, input_points, mixture_frame
@@ -19,9 +21,19 @@ class MdnServingModel(KerasPyfuncModel):
     point targets, so they are not cluster spreads; see docs/algorithms.md).
     """
 
-    def __init__(self, keras_model, input_example: pd.DataFrame, num_components: int) -> None:
+    ENTRYPOINT = "mdn_synthetic"
+
+    def __init__(
+        self, keras_model=None, input_example: pd.DataFrame | None = None, num_components: int = 0
+    ) -> None:
         super().__init__(keras_model, input_example)
         self.num_components = int(num_components)
+
+    def state(self) -> dict[str, Any]:
+        return {"num_components": self.num_components}
+
+    def set_state(self, state: dict[str, Any], sparse: dict[str, Any]) -> None:
+        self.num_components = int(state["num_components"])
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         params = self.keras_model.predict(input_points(frame), verbose=0)

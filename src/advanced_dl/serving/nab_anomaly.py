@@ -28,19 +28,28 @@ class NabAnomalyDetector(KerasPyfuncModel):
     travel with the model.
     """
 
+    ENTRYPOINT = "nab_anomaly"
+
     def __init__(
         self,
-        keras_model: Any,
-        input_example: pd.DataFrame,
+        keras_model: Any = None,
+        input_example: pd.DataFrame | None = None,
         *,
-        scaler: dict[str, float],
-        look_back: int,
-        threshold: float,
+        scaler: dict[str, float] | None = None,
+        look_back: int = 0,
+        threshold: float = 0.0,
     ) -> None:
         super().__init__(keras_model, input_example)
+        self.set_state({"scaler": scaler, "look_back": look_back, "threshold": threshold}, {})
+
+    def state(self) -> dict[str, Any]:
+        return {"scaler": self.scaler, "look_back": self.look_back, "threshold": self.threshold}
+
+    def set_state(self, state: dict[str, Any], sparse: dict[str, Any]) -> None:
+        scaler = state["scaler"] or {"mean": 0.0, "scale": 1.0}
         self.scaler = {"mean": float(scaler["mean"]), "scale": float(scaler["scale"])}
-        self.look_back = int(look_back)
-        self.threshold = float(threshold)
+        self.look_back = int(state["look_back"])
+        self.threshold = float(state["threshold"])
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         series = validate_series(frame, "model input", min_rows=1)
