@@ -13,7 +13,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+
+from tests.conftest import run_kedro
 
 PIPELINES = {"mdn_synthetic", "nab_anomaly", "imdb_transformer", "cora_gcn"}
 
@@ -36,7 +40,17 @@ def _get_json(url: str):
 
 
 @pytest.mark.slow
-def test_viz_lists_every_pipeline_with_layers(kedro_project):
+def test_viz_lists_every_pipeline_with_layers_and_previews_the_newest_run(kedro_project):
+    tiny = "mdn_synthetic.data.n_samples=700,mdn_synthetic.data.train_size=600"
+    for seed in (1, 2):  # two versions of every output
+        run_kedro(
+            kedro_project,
+            "run",
+            "--pipelines",
+            "mdn_synthetic",
+            "--params",
+            f"{tiny},mdn_synthetic.training.epochs=1,seed={seed}",
+        )
     port = _free_port()
     kedro = Path(sys.executable).parent / "kedro"
     server = subprocess.Popen(
@@ -66,6 +80,16 @@ def test_viz_lists_every_pipeline_with_layers(kedro_project):
         assert layers["mdn_synthetic.training_history_figure"] == "reporting"
         assert layers["mdn_synthetic.trained_model"] == "models"
         assert {"raw", "reporting"} <= set(main["layers"])
+        ids = {n["name"]: n["id"] for n in main["nodes"] if n["type"] == "data"}
+        base = f"http://127.0.0.1:{port}/api/nodes"
+        figure = _get_json(f"{base}/{ids['mdn_synthetic.training_history_figure']}")
+        assert figure["preview_type"] == "ImagePreview" and figure["preview"]
+        table = _get_json(f"{base}/{ids['mdn_synthetic.samples']}")
+        assert table["preview_type"] == "TablePreview"
+        newest = sorted((kedro_project / "data/03_primary/mdn_synthetic/samples.parquet").iterdir())
+        expected = pd.read_parquet(newest[-1] / "samples.parquet").head(5)
+        previewed = pd.DataFrame(**table["preview"]).reset_index(drop=True)
+        np.testing.assert_allclose(previewed["x1"], expected["x1"])  # the newest run's data
     finally:
         _stop(server)
 
