@@ -42,6 +42,25 @@ def _metrics_by_seed(uri: str) -> dict[int, dict[str, float]]:
     return {int(run.data.params["seed"]): run.data.metrics for run in runs}
 
 
+def _assert_equal_to_solo_runs(project: Path, recorded: dict, tmp_path: Path) -> None:
+    """Run each seed's command alone, on a store of its own; the metrics must be identical."""
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    for seed in recorded:
+        run_kedro(
+            project,
+            "run",
+            "--pipelines",
+            "mdn_synthetic",
+            "--params",
+            f"{TINY},seed={seed}",
+            MLFLOW_TRACKING_URI=alone,
+        )
+    solo = _metrics_by_seed(alone)
+    for seed in recorded:
+        for name in ("test_ari", "test_nmi", "test_nll", "mean_error_max"):
+            assert recorded[seed][name] == solo[seed][name], (seed, name)
+
+
 @pytest.mark.slow
 def test_runs_started_together_on_a_new_store_match_their_solo_runs(kedro_project, tmp_path):
     together = f"sqlite:///{kedro_project / 'mlflow.db'}"
@@ -55,22 +74,7 @@ def test_runs_started_together_on_a_new_store_match_their_solo_runs(kedro_projec
     registry = MlflowClient(tracking_uri=together).search_model_versions("name='mdn_synthetic'")
     assert sorted(int(v.version) for v in registry) == [1, 2, 3]
 
-    # The same commands one at a time, on a store of their own.
-    alone = f"sqlite:///{tmp_path / 'alone.db'}"
-    for seed in SEEDS:
-        run_kedro(
-            kedro_project,
-            "run",
-            "--pipelines",
-            "mdn_synthetic",
-            "--params",
-            f"{TINY},seed={seed}",
-            MLFLOW_TRACKING_URI=alone,
-        )
-    solo = _metrics_by_seed(alone)
-    for seed in SEEDS:
-        for name in ("test_ari", "test_nmi", "test_nll", "mean_error_max"):
-            assert recorded[seed][name] == solo[seed][name], (seed, name)
+    _assert_equal_to_solo_runs(kedro_project, recorded, tmp_path)
     # Each run kept its own copy of every file it wrote.
     samples = kedro_project / "data/03_primary/mdn_synthetic/samples.parquet"
     assert len(list(samples.iterdir())) == 2 * len(SEEDS)
@@ -127,18 +131,4 @@ def test_a_team_server_records_runs_started_together_and_serves_their_models(
             from_registry = mlflow.pyfunc.load_model(f"models:/mdn_synthetic/{version.version}")
             pd.testing.assert_frame_equal(from_run.predict(points), from_registry.predict(points))
 
-    alone = f"sqlite:///{tmp_path / 'alone.db'}"
-    for seed in seeds:
-        run_kedro(
-            kedro_project,
-            "run",
-            "--pipelines",
-            "mdn_synthetic",
-            "--params",
-            f"{TINY},seed={seed}",
-            MLFLOW_TRACKING_URI=alone,
-        )
-    solo = _metrics_by_seed(alone)
-    for seed in seeds:
-        assert recorded[seed]["test_ari"] == solo[seed]["test_ari"], seed
-        assert recorded[seed]["test_nll"] == solo[seed]["test_nll"], seed
+    _assert_equal_to_solo_runs(kedro_project, recorded, tmp_path)
