@@ -8,7 +8,7 @@ network.
 
 ``ADVANCED_DL_DATA_MIRROR`` replaces every canonical location with a mirror,
 either a directory or a base URL, laid out as ``<mirror>/<source>/<path>``
-(see ``../shared/datasets/README.md``).
+(the README's "Data" section).
 """
 
 from __future__ import annotations
