@@ -98,9 +98,16 @@ def last_step_scores(log_likelihood: np.ndarray) -> np.ndarray:
     return -np.asarray(log_likelihood, dtype="float64")[:, -1]
 
 
-def causal_scores(
-    keras_model: Any, scaled_values: np.ndarray, look_back: int, batch_size: int = 1024
-) -> np.ndarray:
+def window_log_likelihood(keras_model: Any, windows: np.ndarray) -> np.ndarray:
+    """The model's per-step log-likelihood of each window: (n, look_back, 1) -> (n, look_back).
+
+    All windows go in one batch: one input shape per call, so TensorFlow traces
+    the prediction once per call rather than again for a shorter last batch.
+    """
+    return keras_model.predict(windows, batch_size=max(len(windows), 1), verbose=0)
+
+
+def causal_scores(keras_model: Any, scaled_values: np.ndarray, look_back: int) -> np.ndarray:
     """Anomaly score of each row from the window that ends at it.
 
     Args:
@@ -115,8 +122,7 @@ def causal_scores(
     if len(scaled_values) < look_back:
         return scores
     windows = sliding_windows(scaled_values, look_back)
-    log_likelihood = keras_model.predict(windows, batch_size=batch_size, verbose=0)
-    scores[look_back - 1 :] = last_step_scores(log_likelihood)
+    scores[look_back - 1 :] = last_step_scores(window_log_likelihood(keras_model, windows))
     return scores
 
 

@@ -25,6 +25,7 @@ from advanced_dl.features.series import (
     scale_values,
     sliding_windows,
     validate_series,
+    window_log_likelihood,
 )
 
 logger = logging.getLogger(__name__)
@@ -238,8 +239,7 @@ def score_validation_windows(trained_model: Any, validation_windows: np.ndarray)
     Returns:
         (n_validation,) float64.
     """
-    log_likelihood = trained_model.predict(validation_windows, batch_size=1024, verbose=0)
-    return last_step_scores(log_likelihood)
+    return last_step_scores(window_log_likelihood(trained_model, validation_windows))
 
 
 def score_test_rows(trained_model: Any, test_scaled: np.ndarray, look_back: int) -> np.ndarray:
