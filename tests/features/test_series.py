@@ -69,6 +69,24 @@ def test_bad_series_are_refused_naming_the_source(case, message):
     assert str(error.value).startswith("some/file.csv: ")
 
 
+@pytest.mark.parametrize("case", ["duplicate", "unsorted"])
+def test_repeated_or_backward_timestamps_can_be_accepted_in_file_order(case):
+    frame = broken(raw_frame(), case)
+    series = validate_series(frame, "x", accept_unordered=True)
+    assert len(series) == len(frame)
+    np.testing.assert_array_equal(series["timestamp"], pd.to_datetime(frame["timestamp"]))
+
+
+def test_nab_series_with_repeated_timestamps_load_when_accepted(mirror):
+    # 12 duplicates from row 10149, and the timestamps go back once (NAB's own file).
+    path = mirror / "nab/data/realKnownCause/machine_temperature_system_failure.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    with pytest.raises(InvalidSeriesError, match="duplicated timestamp 2014-01-07 02:00:00"):
+        validate_series(frame, str(path))
+    series = validate_series(frame, str(path), accept_unordered=True)
+    assert len(series) == len(frame) and series["timestamp"].duplicated().sum() == 12
+
+
 def test_validation_types_the_series_and_leaves_the_raw_frame_alone():
     frame = raw_frame()
     before = frame.copy()

@@ -34,7 +34,7 @@ def test_served_detector_matches_the_pipeline(raw):
     labelled = test.assign(label=0, window=-1)
     detections = nodes.detect_anomalies(labelled, scores, threshold)
 
-    served = nodes.build_served_model(model, scaler, LOOK_BACK, threshold, test)
+    served = nodes.build_served_model(model, scaler, LOOK_BACK, threshold, test, False)
     output = served.predict(None, raw)
     assert list(output.columns) == ["timestamp", "anomaly_score", "is_anomaly"]
     np.testing.assert_array_equal(output["anomaly_score"].to_numpy(), scores)
@@ -43,3 +43,9 @@ def test_served_detector_matches_the_pipeline(raw):
 
     with pytest.raises(InvalidInputError, match=r"model input: missing column\(s\) \['value'\]"):
         served.predict(None, raw.drop(columns="value"))
+    repeated = raw.copy()
+    repeated.loc[50, "timestamp"] = repeated.loc[49, "timestamp"]
+    with pytest.raises(InvalidInputError, match="duplicated timestamp"):
+        served.predict(None, repeated)
+    tolerant = nodes.build_served_model(model, scaler, LOOK_BACK, threshold, test, True)
+    assert len(tolerant.predict(None, repeated)) == len(repeated)

@@ -22,17 +22,23 @@ class InvalidSeriesError(InvalidInputError):
     """A series that cannot be scored."""
 
 
-def validate_series(frame: pd.DataFrame, source: str, min_rows: int = 1) -> pd.DataFrame:
+def validate_series(
+    frame: pd.DataFrame, source: str, min_rows: int = 1, accept_unordered: bool = False
+) -> pd.DataFrame:
     """Check a raw series and return it typed: ``timestamp`` datetime64, ``value`` float64.
 
     Args:
         frame: (n, >= 2) table with ``timestamp`` and ``value`` (strings or typed).
         source: the file (or input) name used in error messages.
         min_rows: fewest rows accepted (a window's length).
+        accept_unordered: keep rows whose timestamp repeats or goes back, in file
+            order, as NAB does for the few corpus series that have them. Off by
+            default: in a user's own series such rows are usually a mistake.
 
     Raises:
         InvalidSeriesError: missing columns, unparseable timestamps, non-numeric or
-            missing values, duplicated or unsorted timestamps, or fewer than ``min_rows`` rows.
+            missing values, duplicated or unsorted timestamps (unless accepted), or
+            fewer than ``min_rows`` rows.
     """
     missing = [c for c in SERIES_COLUMNS if c not in frame.columns]
     if missing:
@@ -57,24 +63,31 @@ def validate_series(frame: pd.DataFrame, source: str, min_rows: int = 1) -> pd.D
             f"{source}: {len(rows)} value(s) missing or non-numeric, first at row {rows[0]} "
             f"({raw_value.iloc[rows[0]]!r}); expected finite numbers"
         )
-    duplicated = timestamps.duplicated()
-    if duplicated.any():
-        row = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise InvalidSeriesError(
-            f"{source}: duplicated timestamp {timestamps.iloc[row]} at row {row}; "
-            "expected one row per timestamp"
-        )
-    if not timestamps.is_monotonic_increasing:
-        row = int(np.flatnonzero(np.diff(timestamps.to_numpy()) < np.timedelta64(0))[0]) + 1
-        raise InvalidSeriesError(
-            f"{source}: timestamps not in increasing order at row {row} "
-            f"({timestamps.iloc[row - 1]} then {timestamps.iloc[row]}); expected sorted rows"
-        )
+    if not accept_unordered:
+        _check_order(timestamps, source)
     if len(frame) < min_rows:
         raise InvalidSeriesError(
             f"{source}: {len(frame)} rows, shorter than one window; expected at least {min_rows}"
         )
     return pd.DataFrame({"timestamp": timestamps.to_numpy(), "value": values.to_numpy()})
+
+
+def _check_order(timestamps: pd.Series, source: str) -> None:
+    """Raise unless every timestamp is later than the one before."""
+    hint = "(or accept such rows: accept_unordered_timestamps)"
+    duplicated = timestamps.duplicated()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise InvalidSeriesError(
+            f"{source}: duplicated timestamp {timestamps.iloc[row]} at row {row}; "
+            f"expected one row per timestamp {hint}"
+        )
+    if not timestamps.is_monotonic_increasing:
+        row = int(np.flatnonzero(np.diff(timestamps.to_numpy()) < np.timedelta64(0))[0]) + 1
+        raise InvalidSeriesError(
+            f"{source}: timestamps not in increasing order at row {row} "
+            f"({timestamps.iloc[row - 1]} then {timestamps.iloc[row]}); expected sorted rows {hint}"
+        )
 
 
 def scale_values(values: np.ndarray, scaler: dict[str, float]) -> np.ndarray:

@@ -38,21 +38,38 @@ class NabAnomalyDetector(KerasPyfuncModel):
         scaler: dict[str, float] | None = None,
         look_back: int = 0,
         threshold: float = 0.0,
+        accept_unordered_timestamps: bool = False,
     ) -> None:
         super().__init__(keras_model, input_example)
-        self.set_state({"scaler": scaler, "look_back": look_back, "threshold": threshold}, {})
+        self.set_state(
+            {
+                "scaler": scaler,
+                "look_back": look_back,
+                "threshold": threshold,
+                "accept_unordered_timestamps": accept_unordered_timestamps,
+            },
+            {},
+        )
 
     def state(self) -> dict[str, Any]:
-        return {"scaler": self.scaler, "look_back": self.look_back, "threshold": self.threshold}
+        return {
+            "scaler": self.scaler,
+            "look_back": self.look_back,
+            "threshold": self.threshold,
+            "accept_unordered_timestamps": self.accept_unordered_timestamps,
+        }
 
     def set_state(self, state: dict[str, Any], sparse: dict[str, Any]) -> None:
         scaler = state["scaler"] or {"mean": 0.0, "scale": 1.0}
         self.scaler = {"mean": float(scaler["mean"]), "scale": float(scaler["scale"])}
         self.look_back = int(state["look_back"])
         self.threshold = float(state["threshold"])
+        self.accept_unordered_timestamps = bool(state.get("accept_unordered_timestamps", False))
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        series = validate_series(frame, "model input", min_rows=1)
+        series = validate_series(
+            frame, "model input", accept_unordered=self.accept_unordered_timestamps
+        )
         scaled = scale_values(series["value"].to_numpy(), self.scaler)
         scores = causal_scores(self.keras_model, scaled, self.look_back)
         return pd.DataFrame(

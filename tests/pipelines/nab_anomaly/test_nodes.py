@@ -73,6 +73,7 @@ def load(series, labels, **overrides):
         "train_first_row": 0,
         "train_last_row": 99,
         "look_back": LOOK_BACK,
+        "accept_unordered_timestamps": False,
     }
     return nodes.load_series(**{**args, **overrides})
 
@@ -103,6 +104,19 @@ def test_a_bad_series_stops_before_training_naming_its_file(series, labels):
     with pytest.raises(InvalidSeriesError, match="non-numeric, first at row 4") as error:
         load({**series, TEST: lambda: frame}, labels)
     assert f"nab/data/{TEST}" in str(error.value)
+
+
+def test_repeated_timestamps_are_refused_unless_accepted(series, labels, windows):
+    frame = series[TEST]()
+    frame.loc[151, "timestamp"] = frame.loc[150, "timestamp"]  # as in a few NAB series
+    repeated = {**series, TEST: lambda: frame}
+    with pytest.raises(InvalidSeriesError, match=r"duplicated timestamp .* at row 151"):
+        load(repeated, labels)
+    _, test = load(repeated, labels, accept_unordered_timestamps=True)
+    assert len(test) == 200  # every row kept, in file order
+    labelled = nodes.attach_labels(test, labels, windows, TEST)
+    assert labelled["label"].iloc[[150, 151]].tolist() == [1, 1]  # both rows at the label
+    assert nodes.window_rows(labelled) == [(140, 160)]
 
 
 def test_attach_labels(series, labels, windows):
@@ -222,7 +236,7 @@ def test_one_epoch_model_on_square_wave_with_jump(series, labels, windows):
         nodes.score_test_rows(model, changed, LOOK_BACK)[:160], scores[:160], rtol=1e-5
     )
 
-    served = nodes.build_served_model(model, scaler, LOOK_BACK, threshold, test)
+    served = nodes.build_served_model(model, scaler, LOOK_BACK, threshold, test, False)
     assert served.look_back == LOOK_BACK and served.threshold == threshold
     assert served.scaler == scaler
     assert len(served.input_example) == LOOK_BACK + 1

@@ -52,6 +52,7 @@ def load_series(
     train_first_row: int,
     train_last_row: int,
     look_back: int,
+    accept_unordered_timestamps: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fetch, check and type the training slice and the whole test series.
 
@@ -75,14 +76,15 @@ def load_series(
     _check_series_name("test_series", test_series, known)
 
     train_file = f"nab/data/{train_series}"
-    train_all = validate_series(series[train_series](), train_file, min_rows=look_back)
+    order_check = {"min_rows": look_back, "accept_unordered": accept_unordered_timestamps}
+    train_all = validate_series(series[train_series](), train_file, **order_check)
     if train_last_row >= len(train_all):
         raise ValueError(
             f"Parameter '{NAMESPACE}.train_last_row' must be a row of {train_file}, which has "
             f"{len(train_all)} rows; got {train_last_row}"
         )
     train = train_all.iloc[train_first_row : train_last_row + 1].reset_index(drop=True)
-    test = validate_series(series[test_series](), f"nab/data/{test_series}", min_rows=look_back)
+    test = validate_series(series[test_series](), f"nab/data/{test_series}", **order_check)
     logger.info(
         "Training rows %d..%d of %s; testing on %d rows of %s",
         train_first_row,
@@ -353,6 +355,7 @@ def build_served_model(
     look_back: int,
     threshold: float,
     test_series_values: pd.DataFrame,
+    accept_unordered_timestamps: bool,
 ) -> Any:
     """Wrap the network as the detector users deploy (raw ``timestamp,value`` -> score, flag).
 
@@ -374,4 +377,5 @@ def build_served_model(
         scaler=scaler,
         look_back=look_back,
         threshold=threshold,
+        accept_unordered_timestamps=accept_unordered_timestamps,
     )

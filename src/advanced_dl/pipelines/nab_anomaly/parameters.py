@@ -48,6 +48,7 @@ class Parameters(Schema):
     train_last_row: NonNegativeInt
     test_series: SeriesName
     look_back: Annotated[int, Field(strict=True, ge=2)]
+    accept_unordered_timestamps: bool
     model: ModelParameters
     training: TrainingParameters
     threshold: ThresholdParameters
