@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from advanced_dl import nab_score
-from advanced_dl.nab_score import PROFILES, normalized_score, raw_score, scaled_sigmoid
+from advanced_dl.nab_score import (
+    PROFILES,
+    SeriesScores,
+    normalized_score,
+    null_score,
+    perfect_score,
+    raw_score,
+    scaled_sigmoid,
+    sweep_thresholds,
+)
 
 # 1000 rows: the first 150 are probationary (floor(0.15 * 1000) = 150 < 750).
 N = 1000
@@ -131,3 +140,46 @@ def test_bad_windows_rejected():
         raw_score(flags(), [(300, 400), (350, 500)])
     with pytest.raises(ValueError, match="inside rows"):
         raw_score(flags(), [(900, 1200)])
+
+
+def _brute_force_best(corpus, profile):
+    candidates = sorted({float(s) for series in corpus for s in series.scores if np.isfinite(s)})
+    best_threshold, best_raw = math.inf, sum(null_score(s.windows, profile) for s in corpus)
+    for threshold in sorted(candidates, reverse=True):
+        total = sum(
+            raw_score(np.nan_to_num(s.scores, nan=-1.0) >= threshold, s.windows, profile)
+            for s in corpus
+        )
+        if total > best_raw + 1e-12:
+            best_threshold, best_raw = threshold, total
+    return best_threshold, best_raw
+
+
+@pytest.mark.parametrize("profile", ["standard", "reward_low_fp", "reward_low_fn"])
+def test_threshold_sweep_finds_the_corpus_best_as_brute_force_does(profile):
+    rng = np.random.default_rng(3)
+    corpus = []
+    for n, windows in ((200, [(60, 80), (150, 170)]), (120, []), (300, [(250, 280)])):
+        scores = rng.random(n).round(2)  # ties on purpose
+        for left, _ in windows:
+            scores[left + 3 : left + 6] = rng.uniform(0.8, 1.0, 3).round(2)
+        scores[:5] = np.nan
+        corpus.append(SeriesScores(scores=scores, windows=windows))
+    choice = sweep_thresholds(corpus, profile)
+    threshold, raw = _brute_force_best(corpus, profile)
+    assert choice.threshold == pytest.approx(threshold)
+    assert choice.raw == pytest.approx(raw)
+    perfect = sum(perfect_score(s.windows, profile) for s in corpus)
+    assert choice.perfect == perfect and choice.null == -PROFILES[profile].fn_weight * 3
+    assert choice.normalized == pytest.approx(100 * (raw - choice.null) / (perfect - choice.null))
+
+
+def test_a_perfect_detector_scores_100_and_one_that_never_fires_0():
+    windows = [(100, 120)]
+    perfect_scores = np.zeros(400)
+    perfect_scores[100] = 1.0
+    assert sweep_thresholds([SeriesScores(perfect_scores, windows)], "standard").normalized == (
+        pytest.approx(100.0)
+    )
+    silent = sweep_thresholds([SeriesScores(np.full(400, np.nan), windows)], "standard")
+    assert silent.threshold == math.inf and silent.normalized == 0.0

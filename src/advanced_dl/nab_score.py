@@ -15,8 +15,9 @@ disjoint as in ``combined_windows.json``.
 - Normalised: ``100 * (raw - null) / (perfect - null)``; the null detector never fires,
   the perfect one fires once at each window's first row.
 
-NAB proper picks, per profile, the one threshold that maximises the corpus score;
-here the detections are given (the threshold comes from validation data).
+For one series the detections are given (``raw_score``, ``normalized_score``). For a
+corpus, NAB picks per profile the one threshold that maximises the summed raw score:
+``sweep_thresholds``.
 """
 
 from __future__ import annotations
@@ -152,3 +153,92 @@ def normalized_score(
     if perfect == null:  # no windows: 100 without false positives, minus 100 x their cost
         return 100.0 * (1.0 + raw)
     return 100.0 * (raw - null) / (perfect - null)
+
+
+@dataclass(frozen=True)
+class SeriesScores:
+    """One series of a corpus: the anomaly score of each row and its NAB windows."""
+
+    scores: np.ndarray  # (N,) in [0, 1]; NaN rows never fire
+    windows: Sequence[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """The corpus threshold that maximises the raw score under one profile, and that score."""
+
+    threshold: float
+    raw: float
+    null: float
+    perfect: float
+
+    @property
+    def normalized(self) -> float:
+        """``100 * (raw - null) / (perfect - null)`` over the corpus."""
+        return 100.0 * (self.raw - self.null) / (self.perfect - self.null)
+
+
+def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> ThresholdChoice:
+    """The single threshold, for the whole corpus, that maximises its summed raw score.
+
+    NAB chooses each profile's threshold this way for every detector on its
+    scoreboard. A row fires when its score is >= the threshold, so the raw score
+    only changes at the scores themselves: rows are taken from the highest score
+    down, and the corpus score is updated as each group of equal scores starts to
+    fire (a window's value is its best detection, i.e. its earliest; a row outside
+    every window adds its own false-positive cost). One pass, O(N log N).
+
+    Returns the highest threshold among those that reach the best score; with
+    no row firing (threshold above every score) the raw score is the null one.
+    """
+    profile = PROFILES[profile] if isinstance(profile, str) else profile
+    rows_score: list[float] = []
+    window_tp: list[tuple[int, float]] = []  # (window key or -1, what the row earns in it)
+    null = perfect = 0.0
+    window_base = 0  # index of each series' first window in window_tp
+    fixed: list[float] = []  # false-positive cost per row (0 for window rows)
+    for series in corpus:
+        scores = np.asarray(series.scores, dtype=float)
+        windows = _check_windows(series.windows, len(scores))
+        null += null_score(windows, profile)
+        perfect += perfect_score(windows, profile)
+        window_of = np.full(len(scores), -1)
+        for k, (left, right) in enumerate(windows):
+            window_of[left : right + 1] = k
+        start = probationary_rows(len(scores))
+        for row in range(start, len(scores)):
+            if not np.isfinite(scores[row]):
+                continue
+            k = int(window_of[row])
+            rows_score.append(scores[row])
+            if k >= 0:
+                fixed.append(0.0)
+                window_tp.append((window_base + k, true_positive_score(row, windows[k], profile)))
+            else:
+                previous = [w for w in windows if w[1] < row]
+                fixed.append(false_positive_score(row, previous[-1] if previous else None, profile))
+                window_tp.append((-1, 0.0))
+        window_base += len(windows)
+
+    best_tp: list[float | None] = [None] * window_base
+    raw = null
+    best = ThresholdChoice(threshold=math.inf, raw=raw, null=null, perfect=perfect)
+    order = np.argsort(-np.asarray(rows_score, dtype=float), kind="stable")
+    position = 0
+    while position < len(order):
+        threshold = rows_score[order[position]]
+        while position < len(order) and rows_score[order[position]] == threshold:
+            row = order[position]
+            key, earned = window_tp[row]
+            if key < 0:
+                raw += fixed[row]
+            elif best_tp[key] is None:
+                raw += earned + profile.fn_weight  # the missed window's cost is lifted
+                best_tp[key] = earned
+            elif earned > best_tp[key]:
+                raw += earned - best_tp[key]
+                best_tp[key] = earned
+            position += 1
+        if raw > best.raw:
+            best = ThresholdChoice(threshold=float(threshold), raw=raw, null=null, perfect=perfect)
+    return best
