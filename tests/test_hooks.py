@@ -76,3 +76,16 @@ def test_a_run_reads_back_the_version_it_wrote(tmp_path):
     JSONDataset(filepath=path, version=Version(None, version + "9")).save({"mean": 2.0})
     assert catalog.load("scaler") == {"mean": 1.0}
     assert JSONDataset(filepath=path, version=Version(None, None)).load() == {"mean": 2.0}
+
+
+def test_files_from_before_versioning_are_named_before_the_run(tmp_path):
+    from kedro.io import DataCatalog, DatasetError, Version
+    from kedro_datasets.json import JSONDataset
+
+    from advanced_dl.hooks import pin_versions
+
+    old = tmp_path / "scaler.json"
+    old.write_text("{}")  # an unversioned file where the versioned folder belongs
+    catalog = DataCatalog({"scaler": JSONDataset(filepath=str(old), version=Version(None, "v"))})
+    with pytest.raises(DatasetError, match=r"written before runs were versioned.*scaler\.json"):
+        pin_versions(catalog, ["scaler"], "v-1")

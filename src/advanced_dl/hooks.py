@@ -10,11 +10,12 @@ import logging
 import os
 import platform
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
-from kedro.io import DataCatalog, Version
+from kedro.io import DataCatalog, DatasetError, Version
 from kedro.pipeline import Pipeline
 
 from advanced_dl import runtime
@@ -94,13 +95,23 @@ def pin_versions(catalog: DataCatalog, names: Iterable[str], version: str) -> li
     version the run wrote, never at the newest on disk, which a run started at
     the same time may have written.
     """
-    pinned = []
+    pinned, unversioned_files = [], []
     for name in sorted(names):
         dataset = catalog.get(name)
         current = getattr(dataset, "_version", None)
         if isinstance(current, Version) and current.load is None:
             dataset._version = Version(version, version)
             pinned.append(name)
+            path = getattr(dataset, "_filepath", None)
+            if path is not None and Path(str(path)).is_file():
+                unversioned_files.append(str(path))
+    if unversioned_files:
+        # Kedro would refuse only when saving, possibly after a long training.
+        raise DatasetError(
+            "These files were written before runs were versioned, and a versioned dataset "
+            f"cannot be saved over them: {unversioned_files}. Delete them (raw data under "
+            "data/01_raw is kept); each run now writes <filepath>/<version>/<file>."
+        )
     return pinned
 
 
