@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import run_kedro
-from tests.tracking_server import postgres_bin, postgres_tracking_server
+from tests.tracking_server import free_port, postgres_bin, postgres_tracking_server
 
 TINY = (
     "mdn_synthetic.data.n_samples=700,mdn_synthetic.data.train_size=600,"
@@ -82,10 +81,7 @@ def test_runs_started_together_on_a_new_store_match_their_solo_runs(kedro_projec
 
 @pytest.mark.slow
 def test_an_unreachable_tracking_server_is_reported_within_seconds(kedro_project):
-    with socket.socket() as probe:  # a loopback port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    uri = f"http://127.0.0.1:{port}"
+    uri = f"http://127.0.0.1:{free_port()}"  # a loopback port nothing listens on
     start = time.monotonic()
     completed = run_kedro(
         kedro_project,

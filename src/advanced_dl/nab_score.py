@@ -193,10 +193,10 @@ def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> 
     """
     profile = PROFILES[profile] if isinstance(profile, str) else profile
     rows_score: list[float] = []
-    window_tp: list[tuple[int, float]] = []  # (window key or -1, what the row earns in it)
+    # Per row: (window key, what the row earns in it), or (-1, its false-positive cost).
+    rows_effect: list[tuple[int, float]] = []
     null = perfect = 0.0
-    window_base = 0  # index of each series' first window in window_tp
-    fixed: list[float] = []  # false-positive cost per row (0 for window rows)
+    window_base = 0  # key of each series' first window
     for series in corpus:
         scores = np.asarray(series.scores, dtype=float)
         windows = _check_windows(series.windows, len(scores))
@@ -205,19 +205,17 @@ def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> 
         window_of = np.full(len(scores), -1)
         for k, (left, right) in enumerate(windows):
             window_of[left : right + 1] = k
-        start = probationary_rows(len(scores))
-        for row in range(start, len(scores)):
+        for row in range(probationary_rows(len(scores)), len(scores)):
             if not np.isfinite(scores[row]):
                 continue
             k = int(window_of[row])
             rows_score.append(scores[row])
             if k >= 0:
-                fixed.append(0.0)
-                window_tp.append((window_base + k, true_positive_score(row, windows[k], profile)))
+                rows_effect.append((window_base + k, true_positive_score(row, windows[k], profile)))
             else:
                 previous = [w for w in windows if w[1] < row]
-                fixed.append(false_positive_score(row, previous[-1] if previous else None, profile))
-                window_tp.append((-1, 0.0))
+                cost = false_positive_score(row, previous[-1] if previous else None, profile)
+                rows_effect.append((-1, cost))
         window_base += len(windows)
 
     best_tp: list[float | None] = [None] * window_base
@@ -229,9 +227,9 @@ def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> 
         threshold = rows_score[order[position]]
         while position < len(order) and rows_score[order[position]] == threshold:
             row = order[position]
-            key, earned = window_tp[row]
+            key, earned = rows_effect[row]
             if key < 0:
-                raw += fixed[row]
+                raw += earned
             elif best_tp[key] is None:
                 raw += earned + profile.fn_weight  # the missed window's cost is lifted
                 best_tp[key] = earned

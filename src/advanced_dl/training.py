@@ -186,3 +186,23 @@ def fit_model(
         best_epoch=best_epoch,
         epoch_seconds=timer.seconds,
     )
+
+
+#: ``training`` parameters ``fit_model`` takes under the same name (those a pipeline has).
+FIT_PARAMETERS = (
+    "epochs",
+    "batch_size",
+    "hold_epochs",
+    "decay_rate",
+    "early_stopping_patience",
+    "early_stopping_min_delta",
+    "restore_best_weights",
+)
+
+
+def fit_with_training_params(
+    model: Any, x: Any, y: Any = None, *, validation_data: Any, training_params: dict[str, Any]
+) -> TrainingResult:
+    """:func:`fit_model` configured by a pipeline's validated ``training`` parameters."""
+    settings = {name: training_params[name] for name in FIT_PARAMETERS if name in training_params}
+    return fit_model(model, x, y, validation_data=validation_data, **settings)

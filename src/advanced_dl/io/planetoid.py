@@ -94,8 +94,8 @@ def verify_sha256(path: str | Path, expected: str) -> None:
         )
 
 
-def _read_pickle(path: Path, expected_sha256: str) -> Any:
-    verify_sha256(path, expected_sha256)
+def _read_pickle(path: Path) -> Any:
+    """Unpickle a file whose checksum :func:`load_planetoid` has verified."""
     with path.open("rb") as stream:
         return _PlanetoidUnpickler(stream, encoding="latin1").load()
 
@@ -141,13 +141,13 @@ def load_planetoid(paths: Mapping[str, str | Path], sha256: Mapping[str, str]) -
     for name in PLANETOID_FILES:
         verify_sha256(files[name], sha256[name])
 
-    x = _sparse_features(_read_pickle(files["x"], sha256["x"]), files["x"])
-    y = _one_hot(_read_pickle(files["y"], sha256["y"]), files["y"])
-    tx = _sparse_features(_read_pickle(files["tx"], sha256["tx"]), files["tx"])
-    ty = _one_hot(_read_pickle(files["ty"], sha256["ty"]), files["ty"])
-    allx = _sparse_features(_read_pickle(files["allx"], sha256["allx"]), files["allx"])
-    ally = _one_hot(_read_pickle(files["ally"], sha256["ally"]), files["ally"])
-    graph = _read_pickle(files["graph"], sha256["graph"])
+    x = _sparse_features(_read_pickle(files["x"]), files["x"])
+    y = _one_hot(_read_pickle(files["y"]), files["y"])
+    tx = _sparse_features(_read_pickle(files["tx"]), files["tx"])
+    ty = _one_hot(_read_pickle(files["ty"]), files["ty"])
+    allx = _sparse_features(_read_pickle(files["allx"]), files["allx"])
+    ally = _one_hot(_read_pickle(files["ally"]), files["ally"])
+    graph = _read_pickle(files["graph"])
     if not isinstance(graph, dict):
         raise PlanetoidFileError(f"{files['graph']} must hold a dict of adjacency lists")
     test_text = files["test.index"].read_text()

@@ -152,7 +152,7 @@ def train_transformer(
         ``mean_epoch_seconds``, ``epochs_trained`` and ``best_epoch``.
     """
     from advanced_dl.models.transformer import build_transformer_classifier
-    from advanced_dl.training import distribution_scope, fit_model
+    from advanced_dl.training import distribution_scope, fit_with_training_params
 
     with distribution_scope(training_params["distribution"]):
         model = build_transformer_classifier(
@@ -168,7 +168,7 @@ def train_transformer(
             layer_norm_epsilon=model_params["layer_norm_epsilon"],
             learning_rate=training_params["learning_rate"],
         )
-    result = fit_model(
+    result = fit_with_training_params(
         model,
         np.asarray(train_tokens, dtype=np.int32),
         train_reviews["label"].to_numpy(np.int32),
@@ -176,14 +176,7 @@ def train_transformer(
             np.asarray(validation_tokens, dtype=np.int32),
             validation_reviews["label"].to_numpy(np.int32),
         ),
-        epochs=training_params["epochs"],
-        batch_size=training_params["batch_size"],
-        hold_epochs=training_params["hold_epochs"],
-        decay_rate=training_params["decay_rate"],
-        early_stopping_patience=training_params["early_stopping_patience"],
-        early_stopping_min_delta=training_params["early_stopping_min_delta"],
-        restore_best_weights=training_params["restore_best_weights"],
-        monitor="val_loss",
+        training_params=training_params,
     )
     return model, result.as_metrics()
 

@@ -111,7 +111,7 @@ def train_mdn(
         ``fit_seconds`` and ``epochs_trained``.
     """
     from advanced_dl.models.mdn import build_mdn
-    from advanced_dl.training import distribution_scope, fit_model
+    from advanced_dl.training import distribution_scope, fit_with_training_params
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(train_samples))
@@ -136,17 +136,12 @@ def train_mdn(
             learning_rate=training_params["learning_rate"],
             **initial_heads,
         )
-    result = fit_model(
+    result = fit_with_training_params(
         model,
         x[fit_rows],
         y[fit_rows],
         validation_data=(x[validation_rows], y[validation_rows]),
-        epochs=training_params["epochs"],
-        batch_size=training_params["batch_size"],
-        hold_epochs=training_params["hold_epochs"],
-        decay_rate=training_params["decay_rate"],
-        early_stopping_patience=training_params["early_stopping_patience"],
-        early_stopping_min_delta=training_params["early_stopping_min_delta"],
+        training_params=training_params,
     )
     return model, result.as_metrics()
 

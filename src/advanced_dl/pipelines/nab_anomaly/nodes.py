@@ -210,7 +210,7 @@ def train_lstm_vae(
         ``val_loss``, ``learning_rate``, plus ``fit_seconds``, ``epochs_trained``).
     """
     from advanced_dl.models.lstm_vae import build_lstm_vae
-    from advanced_dl.training import distribution_scope, fit_model
+    from advanced_dl.training import distribution_scope, fit_with_training_params
 
     with distribution_scope(training_params["distribution"]):
         model = build_lstm_vae(
@@ -223,14 +223,11 @@ def train_lstm_vae(
             sample_at_inference=model_params["sample_at_inference"],
             learning_rate=training_params["learning_rate"],
         )
-    result = fit_model(
+    result = fit_with_training_params(
         model,
         train_windows,
         validation_data=(validation_windows, None),
-        epochs=training_params["epochs"],
-        batch_size=training_params["batch_size"],
-        hold_epochs=training_params["hold_epochs"],
-        decay_rate=training_params["decay_rate"],
+        training_params=training_params,
     )
     return model, result.as_metrics()
 
