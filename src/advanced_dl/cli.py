@@ -65,7 +65,9 @@ def _run(**options: Any) -> dict[str, Any]:
         return kedro_run.callback(**options)
     import mlflow
 
-    names = sorted(name for name in pipelines if name != "__default__")
+    from advanced_dl.pipeline_registry import ON_DEMAND_PIPELINES
+
+    names = sorted(name for name in pipelines if name not in {"__default__", *ON_DEMAND_PIPELINES})
     results: dict[str, Any] = {}
     for name in names:
         logger.info("Running pipeline %s (%d of %d)", name, names.index(name) + 1, len(names))

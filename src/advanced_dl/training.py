@@ -201,8 +201,14 @@ FIT_PARAMETERS = (
 
 
 def fit_with_training_params(
-    model: Any, x: Any, y: Any = None, *, validation_data: Any, training_params: dict[str, Any]
+    model: Any,
+    x: Any,
+    y: Any = None,
+    *,
+    validation_data: Any,
+    training_params: dict[str, Any],
+    verbose: int = 2,
 ) -> TrainingResult:
     """:func:`fit_model` configured by a pipeline's validated ``training`` parameters."""
     settings = {name: training_params[name] for name in FIT_PARAMETERS if name in training_params}
-    return fit_model(model, x, y, validation_data=validation_data, **settings)
+    return fit_model(model, x, y, validation_data=validation_data, verbose=verbose, **settings)

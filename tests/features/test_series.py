@@ -9,11 +9,16 @@ import pytest
 
 from advanced_dl.features.series import (
     InvalidSeriesError,
+    anomaly_likelihood,
+    anomaly_scores,
     causal_scores,
+    fit_standard_scaler,
     flag_anomalies,
+    keep_new_highs,
     last_step_scores,
     scale_values,
     sliding_windows,
+    unit_interval_scores,
     validate_series,
 )
 from advanced_dl.models.lstm_vae import build_lstm_vae
@@ -129,3 +134,50 @@ def test_causal_scores_use_no_later_row(model):
     np.testing.assert_allclose(causal_scores(model, changed, LOOK_BACK)[:40], scores[:40])
     assert not np.allclose(causal_scores(model, changed, LOOK_BACK)[40:], scores[40:])
     assert np.isnan(causal_scores(model, values[:5], LOOK_BACK)).all()
+
+
+def test_standard_scaler_uses_the_population_deviation_and_one_for_a_flat_series():
+    assert fit_standard_scaler(np.array([1.0, 3.0])) == {"mean": 2.0, "scale": 1.0}
+    assert fit_standard_scaler(np.full(5, 7.0)) == {"mean": 7.0, "scale": 1.0}
+
+
+def test_anomaly_likelihood_is_the_z_of_recent_scores_against_earlier_ones():
+    raw = np.array([np.nan, 1.0, 3.0, 1.0, 3.0, 11.0, 2.0])
+    z = anomaly_likelihood(raw, average_rows=1, history_rows=4, min_history_rows=4)
+    assert np.isnan(z[:5]).all()  # fewer than 4 earlier scores
+    assert z[5] == pytest.approx((11.0 - 2.0) / 1.0)
+    assert z[6] == pytest.approx((2.0 - 4.5) / np.std([1.0, 3.0, 11.0, 3.0]))
+    averaged = anomaly_likelihood(raw, average_rows=2, history_rows=4, min_history_rows=4)
+    assert averaged[5] == pytest.approx((7.0 - 2.0) / 1.0)
+    # Fitted (in-sample) rows are left out of the history.
+    skipped = anomaly_likelihood(
+        raw, average_rows=1, history_rows=4, min_history_rows=3, fitted_rows=2
+    )
+    assert np.isnan(skipped[:5]).all() and skipped[5] == pytest.approx(
+        (11 - 7 / 3) / np.std([3.0, 1, 3])
+    )
+
+
+def test_anomaly_scores_use_no_later_row():
+    raw = np.random.default_rng(0).gamma(2.0, size=300)
+    scores = anomaly_scores(raw, 2, 100, 10, 20, fitted_rows=30)
+    for t in (40, 150, 298):
+        changed = raw.copy()
+        changed[t + 1 :] = 50.0
+        rescored = anomaly_scores(changed, 2, 100, 10, 20, fitted_rows=30)
+        np.testing.assert_array_equal(rescored[: t + 1], scores[: t + 1])
+
+
+def test_keep_new_highs_leaves_one_high_score_per_excursion():
+    z = np.array([0.5, 6.0, 7.0, 5.0, 6.5, -1.0, 0.2, 0.1, 8.0])
+    kept = keep_new_highs(z, rows=3)
+    np.testing.assert_array_equal(kept, [0.5, 6.0, 7.0, 0.0, 0.0, -1.0, 0.0, 0.0, 8.0])
+    np.testing.assert_array_equal(keep_new_highs(z, rows=0), z)
+
+
+def test_unit_interval_scores_increase_with_z_even_far_in_the_tail():
+    z = np.array([-40.0, -1.0, 0.0, 1.0, 5.0, 38.0, 39.0, 40.0])
+    scores = unit_interval_scores(z)
+    assert ((scores >= 0) & (scores < 1)).all()
+    assert (np.diff(scores) > 0).all()
+    assert np.isnan(unit_interval_scores(np.array([np.nan]))).all()

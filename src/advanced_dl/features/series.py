@@ -90,6 +90,18 @@ def _check_order(timestamps: pd.Series, source: str) -> None:
         )
 
 
+def fit_standard_scaler(values: np.ndarray) -> dict[str, float]:
+    """Standard scaler of (n,) training values: ``{"mean", "scale"}``.
+
+    ``scale`` is the population standard deviation, as in sklearn's
+    ``StandardScaler``, and 1 for a constant series (as sklearn does).
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(np.asarray(values, dtype="float64").reshape(-1, 1))
+    return {"mean": float(scaler.mean_[0]), "scale": float(scaler.scale_[0])}
+
+
 def scale_values(values: np.ndarray, scaler: dict[str, float]) -> np.ndarray:
     """``(values - mean) / scale`` with a fitted ``{"mean", "scale"}`` scaler: (n,) float32."""
     return ((np.asarray(values, dtype="float64") - scaler["mean"]) / scaler["scale"]).astype(
@@ -142,3 +154,81 @@ def causal_scores(keras_model: Any, scaled_values: np.ndarray, look_back: int) -
 def flag_anomalies(scores: np.ndarray, threshold: float) -> np.ndarray:
     """(n,) bool: score >= threshold; a row without a score (NaN) is never flagged."""
     return np.nan_to_num(np.asarray(scores, dtype="float64"), nan=-np.inf) >= threshold
+
+
+def anomaly_likelihood(
+    raw_scores: np.ndarray,
+    average_rows: int,
+    history_rows: int,
+    min_history_rows: int,
+    fitted_rows: int = 0,
+) -> np.ndarray:
+    """How unusual each row's recent raw score is against the scores before it: (n,) -> (n,).
+
+    ``z[t] = (mean(raw[t - average_rows + 1 .. t]) - mu) / sigma``, where ``mu`` and
+    ``sigma`` are the mean and standard deviation of the raw scores of the
+    ``history_rows`` rows before t (t itself excluded), leaving out the first
+    ``fitted_rows`` rows: the model was fitted on them, so their scores are
+    in-sample and lower than later ones. Causal: z[t] uses rows <= t only.
+    NaN where fewer than ``min_history_rows`` earlier scores count or the raw
+    score is NaN. A flat history gets sigma >= 1e-6 x (1 + |mu|).
+    """
+    raw = pd.Series(np.asarray(raw_scores, dtype="float64"))
+    recent = raw.rolling(average_rows, min_periods=1).mean()
+    history = raw.copy()
+    history.iloc[:fitted_rows] = np.nan
+    window = history.shift(1).rolling(history_rows, min_periods=min_history_rows)
+    mu, sigma = window.mean(), window.std(ddof=0)
+    sigma = np.maximum(sigma, 1e-6 * (1.0 + mu.abs()))
+    z = ((recent - mu) / sigma).to_numpy(copy=True)
+    z[~np.isfinite(raw.to_numpy())] = np.nan
+    return z
+
+
+def keep_new_highs(z: np.ndarray, rows: int) -> np.ndarray:
+    """Keep a row's z only where it beats every z of the ``rows`` rows before it: (n,) -> (n,).
+
+    Elsewhere z is lowered to at most 0 (an ordinary row), so one excursion
+    yields one high score, at its start, and not a run of them: NAB counts only
+    a window's first detection and charges every detection outside windows.
+    Causal. ``rows`` = 0 returns z unchanged.
+    """
+    z = np.asarray(z, dtype="float64")
+    if rows == 0:
+        return z.copy()
+    before = pd.Series(z).shift(1).rolling(rows, min_periods=1).max().to_numpy()
+    kept = z.copy()
+    beaten = np.isfinite(before) & (z <= before)
+    kept[beaten] = np.minimum(z[beaten], 0.0)
+    return kept
+
+
+def unit_interval_scores(z: np.ndarray) -> np.ndarray:
+    """Map z to an anomaly score in [0, 1), increasing in z: (n,) -> (n,).
+
+    ``x = -log10(P(Z >= z))`` for a standard normal Z (the tail probability's
+    order of magnitude, computed in log space so z = 40 still differs from
+    z = 39), then ``x / (1 + x)``. NaN stays NaN.
+    """
+    from scipy.special import log_ndtr
+
+    z = np.asarray(z, dtype="float64")
+    magnitude = -log_ndtr(-z) / np.log(10.0)
+    return magnitude / (1.0 + magnitude)
+
+
+def anomaly_scores(
+    raw_scores: np.ndarray,
+    average_rows: int,
+    history_rows: int,
+    min_history_rows: int,
+    new_high_rows: int,
+    fitted_rows: int = 0,
+) -> np.ndarray:
+    """Raw per-row scores (n,) -> anomaly scores (n,) in [0, 1), causally.
+
+    :func:`anomaly_likelihood`, then :func:`keep_new_highs`, then
+    :func:`unit_interval_scores`; NaN where a row has no score yet.
+    """
+    z = anomaly_likelihood(raw_scores, average_rows, history_rows, min_history_rows, fitted_rows)
+    return unit_interval_scores(keep_new_highs(z, new_high_rows))

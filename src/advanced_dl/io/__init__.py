@@ -11,6 +11,7 @@ from advanced_dl.io.imdb import ImdbReviewsDataset
 from advanced_dl.io.keras_model import KerasModelDataset
 from advanced_dl.io.metrics import MlflowMetricsJsonDataset
 from advanced_dl.io.nab import NabSeriesDataset
+from advanced_dl.io.nab_results import NabResultsDataset
 from advanced_dl.io.planetoid import PlanetoidDataset
 from advanced_dl.io.pyfunc_model import KerasPyfuncModelDataset
 from advanced_dl.io.remote import RemoteFileDataset
@@ -21,6 +22,7 @@ __all__ = [
     "KerasModelDataset",
     "KerasPyfuncModelDataset",
     "MlflowMetricsJsonDataset",
+    "NabResultsDataset",
     "NabSeriesDataset",
     "PlanetoidDataset",
     "PngFigureDataset",

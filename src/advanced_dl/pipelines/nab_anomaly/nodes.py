@@ -20,6 +20,7 @@ import pandas as pd
 from advanced_dl import nab_score
 from advanced_dl.features.series import (
     causal_scores,
+    fit_standard_scaler,
     flag_anomalies,
     last_step_scores,
     scale_values,
@@ -146,15 +147,8 @@ def attach_labels(
 
 
 def fit_scaler(train_series_values: pd.DataFrame) -> dict[str, float]:
-    """Standard scaler fitted on the training values only: ``{"mean", "scale"}``.
-
-    ``scale`` is the population standard deviation (sklearn's ``StandardScaler``),
-    1 for a constant series (as sklearn does).
-    """
-    from sklearn.preprocessing import StandardScaler
-
-    scaler = StandardScaler().fit(train_series_values[["value"]].to_numpy())
-    return {"mean": float(scaler.mean_[0]), "scale": float(scaler.scale_[0])}
+    """Standard scaler fitted on the training values only: ``{"mean", "scale"}``."""
+    return fit_standard_scaler(train_series_values["value"].to_numpy())
 
 
 def scale_series(
@@ -198,11 +192,15 @@ def train_lstm_vae(
     validation_windows: np.ndarray,
     model_params: dict[str, Any],
     training_params: dict[str, Any],
+    verbose: int = 2,
+    seed: int | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Build the LSTM-VAE and fit it with the "hold then decay" schedule.
 
     Args:
         train_windows: (n_train, look_back, 1); validation_windows: (n_validation, look_back, 1).
+        verbose: Keras' fit verbosity (2: a line per epoch; 0: silent).
+        seed: seed of the sampling noise (None: drawn from Keras' global seed).
 
     Returns:
         The fitted ``keras.Model`` (windows -> per-step log-likelihood
@@ -222,12 +220,14 @@ def train_lstm_vae(
             softplus_log_variance=model_params["softplus_log_variance"],
             sample_at_inference=model_params["sample_at_inference"],
             learning_rate=training_params["learning_rate"],
+            seed=seed,
         )
     result = fit_with_training_params(
         model,
         train_windows,
         validation_data=(validation_windows, None),
         training_params=training_params,
+        verbose=verbose,
     )
     return model, result.as_metrics()
 

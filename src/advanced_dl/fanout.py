@@ -1,0 +1,119 @@
+"""Independent tasks executed by Dask (``dask.distributed``), with a progress bar.
+
+A local cluster of single-threaded worker processes is started for the call
+and closed after it, unless a scheduler address is given (an argument, or the
+``DASK_SCHEDULER_ADDRESS`` environment variable): the tasks then go to that
+existing cluster, which is left running. Results come back in the order of the
+tasks, whatever order they finish in. No Kedro or MLflow here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+
+SCHEDULER_ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+# One thread per worker process: workers are the unit of parallelism, and a
+# single-threaded TensorFlow gives the same numbers whatever the worker count.
+SINGLE_THREAD_ENVIRONMENT = {
+    "OMP_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    # oneDNN picks kernels by memory alignment, so its round-off can differ
+    # between two runs of the same task; TensorFlow's own kernels do not.
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+}
+
+
+class TaskFailedError(RuntimeError):
+    """A task raised; the message names the task, the cause is chained."""
+
+
+def scheduler_address(address: str | None) -> str | None:
+    """The cluster to use: ``address`` if given, else ``$DASK_SCHEDULER_ADDRESS``, else None."""
+    return address or os.environ.get(SCHEDULER_ADDRESS_VARIABLE) or None
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def map_tasks(
+    function: Callable[[Task], Result],
+    tasks: Sequence[Task],
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+    keys: Sequence[str] | None = None,
+    description: str = "tasks",
+) -> list[Result]:
+    """``[function(task) for task in tasks]``, each call a Dask task.
+
+    Args:
+        function: an importable top-level function (workers unpickle it by name).
+        tasks: its arguments, one per task.
+        workers: processes of the local cluster (default: the cores available);
+            ignored when an existing cluster is used.
+        address: an existing scheduler (``tcp://host:8786``); None falls back
+            to ``$DASK_SCHEDULER_ADDRESS``, then to a local cluster.
+        keys: a name per task for the progress bar and error messages.
+        description: what the progress bar counts.
+
+    Raises:
+        TaskFailedError: a task raised (the others are cancelled); names the task.
+    """
+    from dask.distributed import Client, LocalCluster, as_completed
+    from tqdm.auto import tqdm
+
+    names = list(keys) if keys is not None else [str(i) for i in range(len(tasks))]
+    existing = scheduler_address(address)
+    if existing:
+        cluster = None
+        client = Client(existing)
+        logger.info("Dask: %d %s on the cluster at %s", len(tasks), description, existing)
+    else:
+        workers = workers or default_workers()
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: runs side by side never clash
+            env=SINGLE_THREAD_ENVIRONMENT,
+        )
+        client = Client(cluster)
+        logger.info(
+            "Dask: %d %s on a local cluster of %d workers", len(tasks), description, workers
+        )
+    try:
+        # pure=False: two equal tasks are still two runs (no result sharing by hash).
+        futures = client.map(function, list(tasks), pure=False)
+        index_of = {future.key: i for i, future in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        with tqdm(total=len(futures), desc=description, unit="task") as progress:
+            for future in as_completed(futures):
+                i = index_of[future.key]
+                try:
+                    results[i] = future.result()
+                except Exception as error:
+                    for other in futures:
+                        other.cancel()
+                    raise TaskFailedError(
+                        f"{description} {names[i]!r} failed: {error!r}"
+                    ) from error
+                progress.set_postfix_str(names[i][-40:], refresh=False)
+                progress.update()
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,384 @@
+"""Nodes of ``nab_benchmark``: the LSTM-VAE detector over NAB's corpus (docs/algorithms.md, 6).
+
+The corpus table holds every row of every selected series in file order, one
+row per CSV line: ``series`` ("<category>/<file>.csv"), ``row`` (0-based line),
+``timestamp``, ``value``, ``label`` (1 at a labelled anomaly timestamp) and
+``window`` (index of the NAB window holding the row, -1 outside). Detection
+adds ``raw_score`` and ``anomaly_score`` (in [0, 1)). Each series is one Dask
+task (``detector.detect_series``). Parameters arrive validated (``parameters.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from advanced_dl import nab_score
+from advanced_dl.features.series import InvalidSeriesError, validate_series
+
+from .detector import SeriesTask, detect_series, series_seed
+from .parameters import series_selection
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "nab_benchmark"
+LABELS_FILE = "labels/combined_labels.json"
+WINDOWS_FILE = "labels/combined_windows.json"
+
+
+def select_series(
+    labels: dict[str, list[str]], windows: dict[str, list[list[str]]], selection: str | list[str]
+) -> list[str]:
+    """The series to run: every series of the label files, or the names listed
+    (a list, or one string of space-separated names).
+
+    Raises:
+        InvalidSeriesError: the two label files disagree on the series, or a
+            selected name is in neither (close matches listed).
+    """
+    from advanced_dl.io.nab import close_matches_message
+
+    only_labels, only_windows = (
+        sorted(set(labels) - set(windows)),
+        sorted(set(windows) - set(labels)),
+    )
+    if only_labels or only_windows:
+        raise InvalidSeriesError(
+            f"{LABELS_FILE} and {WINDOWS_FILE} must name the same series; only in the first: "
+            f"{only_labels}, only in the second: {only_windows}"
+        )
+    known = sorted(labels)
+    selection = series_selection(selection)
+    if selection == "all":
+        return known
+    unknown = [name for name in selection if name not in labels]
+    if unknown:
+        raise InvalidSeriesError(
+            f"Parameter '{NAMESPACE}.series': "
+            + "; ".join(close_matches_message(name, known, "NAB series") for name in unknown)
+        )
+    return sorted(set(selection))
+
+
+def _window_rows(timestamps: pd.Series, spans: list[list[str]], name: str) -> np.ndarray:
+    """(n,) window index per row, -1 outside: a window runs from the first to the last
+    row whose timestamp lies in [start, end] (rows between them included)."""
+    window = np.full(len(timestamps), -1, dtype="int64")
+    previous_right = -1
+    for index, (start, end) in enumerate(spans):
+        inside = np.flatnonzero(timestamps.between(pd.Timestamp(start), pd.Timestamp(end)))
+        if inside.size == 0:
+            raise InvalidSeriesError(
+                f"{name}: window {index} [{start}, {end}] of {WINDOWS_FILE} holds no row; "
+                "expected windows inside the series"
+            )
+        left, right = int(inside[0]), int(inside[-1])
+        if left <= previous_right:
+            raise InvalidSeriesError(f"{name}: window {index} overlaps the one before it")
+        window[left : right + 1] = index
+        previous_right = right
+    return window
+
+
+def load_corpus(
+    series: Mapping[str, Callable[[], pd.DataFrame]],
+    labels: dict[str, list[str]],
+    windows: dict[str, list[list[str]]],
+    series_selection: str | list[str],
+    detector: dict[str, Any],
+) -> pd.DataFrame:
+    """Fetch, check and label every selected series, before any training.
+
+    NAB's own repeated or backward timestamps are kept in file order
+    (``accept_unordered``); windows map to rows by timestamp.
+
+    Returns:
+        (sum of N, 6) table ``series, row, timestamp, value, label, window``.
+
+    Raises:
+        InvalidSeriesError: a series missing from the label files or from the data,
+            unparseable timestamps or values, a window without rows, or a series too
+            short for the detector (fewer probationary rows than
+            ``look_back + scoring.min_history_rows``); the message names the series.
+    """
+    names = select_series(labels, windows, series_selection)
+    needed = detector["look_back"] + detector["scoring"]["min_history_rows"]
+    tables = []
+    for name in names:
+        try:
+            raw = series[name]()
+        except (KeyError, OSError, RuntimeError) as error:
+            raise InvalidSeriesError(
+                f"{name}: named in {LABELS_FILE} but its data could not be read: {error}"
+            ) from error
+        table = validate_series(raw, f"nab/data/{name}", accept_unordered=True)
+        probationary = nab_score.probationary_rows(len(table))
+        if probationary < needed:
+            raise InvalidSeriesError(
+                f"nab/data/{name}: {len(table)} rows give a probationary period of "
+                f"{probationary} rows; the detector trains and sets its label-free threshold "
+                f"there and needs at least look_back + scoring.min_history_rows = {needed}"
+            )
+        anomaly_times = pd.to_datetime(pd.Series(labels[name], dtype="object"))
+        table.insert(0, "row", np.arange(len(table), dtype="int64"))
+        table.insert(0, "series", name)
+        table["label"] = table["timestamp"].isin(anomaly_times).astype("int64")
+        table["window"] = _window_rows(table["timestamp"], windows[name], name)
+        tables.append(table)
+    corpus = pd.concat(tables, ignore_index=True)
+    logger.info(
+        "NAB corpus: %d series, %d rows, %d windows",
+        len(names),
+        len(corpus),
+        sum(len(windows[name]) for name in names),
+    )
+    return corpus
+
+
+def detect_corpus(
+    corpus_series: pd.DataFrame,
+    detector: dict[str, Any],
+    dask: dict[str, Any],
+    seed: int,
+) -> tuple[pd.DataFrame, dict[str, float], dict[str, float]]:
+    """Run the detector on every series, one Dask task each.
+
+    Each series gets its own seed from ``seed`` and its name, and each worker
+    runs TensorFlow on one thread, so the scores do not depend on the number of
+    workers.
+
+    Returns:
+        - the corpus table plus ``raw_score`` and ``anomaly_score`` (sum of N, 8);
+        - ``{series: label-free threshold}``;
+        - timings: ``wall_seconds`` (all tasks, cluster start included),
+          ``fit_seconds`` (summed over series), ``mean_series_seconds``, ``workers``.
+    """
+    from advanced_dl.fanout import default_workers, map_tasks, scheduler_address
+
+    groups = dict(tuple(corpus_series.groupby("series", sort=True)))
+    tasks = [
+        SeriesTask(
+            name=name,
+            values=table["value"].to_numpy("float64"),
+            seed=series_seed(seed, name),
+            detector=detector,
+        )
+        for name, table in groups.items()
+    ]
+    start = time.perf_counter()
+    results = map_tasks(
+        detect_series,
+        tasks,
+        workers=dask["workers"],
+        address=dask["scheduler_address"],
+        keys=list(groups),
+        description="NAB series",
+    )
+    wall_seconds = time.perf_counter() - start
+    detections = []
+    for (_, table), result in zip(groups.items(), results, strict=True):
+        scored = table.copy()
+        scored["raw_score"] = result.raw_scores
+        scored["anomaly_score"] = result.anomaly_scores
+        detections.append(scored)
+    timings = {
+        "wall_seconds": wall_seconds,
+        "fit_seconds": float(sum(r.fit_seconds for r in results)),
+        "mean_series_seconds": float(np.mean([r.seconds for r in results])),
+        "workers": float(
+            0
+            if scheduler_address(dask["scheduler_address"])
+            else dask["workers"] or default_workers()
+        ),
+    }
+    logger.info("Detection timings: %s", timings)
+    thresholds = {r.name: float(r.label_free_threshold) for r in results}
+    return pd.concat(detections, ignore_index=True), thresholds, timings
+
+
+def series_windows(window: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` row of each window from a (n,) window-index column (-1 outside)."""
+    window = np.asarray(window)
+    return [
+        (int(rows[0]), int(rows[-1]))
+        for k in np.unique(window[window >= 0])
+        for rows in [np.flatnonzero(window == k)]
+    ]
+
+
+def corpus_scores(corpus_detections: pd.DataFrame) -> dict[str, nab_score.SeriesScores]:
+    """``{series: its anomaly scores and windows}`` in the form ``nab_score`` takes."""
+    return {
+        name: nab_score.SeriesScores(
+            scores=table["anomaly_score"].to_numpy("float64"),
+            windows=series_windows(table["window"].to_numpy()),
+        )
+        for name, table in corpus_detections.groupby("series", sort=True)
+    }
+
+
+def choose_corpus_thresholds(corpus_detections: pd.DataFrame) -> dict[str, float]:
+    """NAB's threshold per profile: the one value for the whole corpus maximising its raw score.
+
+    Returns:
+        ``{profile: threshold}`` for ``standard``, ``reward_low_fp``, ``reward_low_fn``.
+    """
+    corpus = list(corpus_scores(corpus_detections).values())
+    thresholds = {}
+    for profile in nab_score.PROFILES:
+        choice = nab_score.sweep_thresholds(corpus, profile)
+        thresholds[profile] = choice.threshold
+        logger.info("%s: threshold %.6f, score %.2f", profile, choice.threshold, choice.normalized)
+    return thresholds
+
+
+def _normalized(raw: float, null: float, perfect: float) -> float:
+    return 100.0 * (raw - null) / (perfect - null) if perfect != null else float("nan")
+
+
+def summarise_series(
+    corpus_detections: pd.DataFrame,
+    corpus_thresholds: dict[str, float],
+    label_free_thresholds: dict[str, float],
+) -> pd.DataFrame:
+    """One row per series under the corpus standard threshold and under its label-free one.
+
+    Returns:
+        (series count, 12) table ``series, category, rows, windows, windows_detected,
+        false_positives, raw_standard, null_standard, perfect_standard,
+        raw_standard_label_free, label_free_threshold, score_standard`` (the
+        series' own normalised standard score, NaN without windows).
+    """
+    threshold = corpus_thresholds["standard"]
+    rows = []
+    for name, series in corpus_scores(corpus_detections).items():
+        flags = np.nan_to_num(series.scores, nan=-np.inf) >= threshold
+        counted = flags.copy()
+        counted[: nab_score.probationary_rows(len(flags))] = False
+        in_window = np.zeros(len(flags), dtype=bool)
+        for left, right in series.windows:
+            in_window[left : right + 1] = True
+        label_free = np.nan_to_num(series.scores, nan=-np.inf) >= label_free_thresholds[name]
+        raw = nab_score.raw_score(flags, series.windows, "standard")
+        null = nab_score.null_score(series.windows, "standard")
+        perfect = nab_score.perfect_score(series.windows, "standard")
+        rows.append(
+            {
+                "series": name,
+                "category": name.split("/", 1)[0],
+                "rows": len(flags),
+                "windows": len(series.windows),
+                "windows_detected": sum(
+                    bool(counted[lo : hi + 1].any()) for lo, hi in series.windows
+                ),
+                "false_positives": int((counted & ~in_window).sum()),
+                "raw_standard": raw,
+                "null_standard": null,
+                "perfect_standard": perfect,
+                "raw_standard_label_free": nab_score.raw_score(
+                    label_free, series.windows, "standard"
+                ),
+                "label_free_threshold": label_free_thresholds[name],
+                "score_standard": _normalized(raw, null, perfect),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def evaluate_corpus(
+    corpus_detections: pd.DataFrame,
+    corpus_thresholds: dict[str, float],
+    series_summary: pd.DataFrame,
+    detection_timings: dict[str, float],
+) -> dict[str, float]:
+    """The corpus scores NAB reports, normalised over the corpus, and the run's timings.
+
+    Returns:
+        ``corpus_score_{standard,reward_low_fp,reward_low_fn}``,
+        ``corpus_score_standard_label_free``, ``threshold_{profile}``,
+        ``series_scored``, ``windows_total``, ``windows_detected``,
+        ``false_positives`` (standard threshold), ``score_standard_<category>``,
+        and ``wall_seconds``, ``fit_seconds``, ``mean_series_seconds``, ``workers``.
+    """
+    corpus = list(corpus_scores(corpus_detections).values())
+    metrics: dict[str, float] = {}
+    for profile, threshold in corpus_thresholds.items():
+        raw = null = perfect = 0.0
+        for series in corpus:
+            flags = np.nan_to_num(series.scores, nan=-np.inf) >= threshold
+            raw += nab_score.raw_score(flags, series.windows, profile)
+            null += nab_score.null_score(series.windows, profile)
+            perfect += nab_score.perfect_score(series.windows, profile)
+        metrics[f"corpus_score_{profile}"] = _normalized(raw, null, perfect)
+        metrics[f"threshold_{profile}"] = float(threshold)
+    summary = series_summary
+    metrics["corpus_score_standard_label_free"] = _normalized(
+        summary["raw_standard_label_free"].sum(),
+        summary["null_standard"].sum(),
+        summary["perfect_standard"].sum(),
+    )
+    for category, group in summary.groupby("category", sort=True):
+        if group["windows"].sum():
+            metrics[f"score_standard_{category}"] = _normalized(
+                group["raw_standard"].sum(),
+                group["null_standard"].sum(),
+                group["perfect_standard"].sum(),
+            )
+    metrics["series_scored"] = float(len(summary))
+    metrics["windows_total"] = float(summary["windows"].sum())
+    metrics["windows_detected"] = float(summary["windows_detected"].sum())
+    metrics["false_positives"] = float(summary["false_positives"].sum())
+    metrics.update({k: float(v) for k, v in detection_timings.items()})
+    logger.info("nab_benchmark metrics: %s", metrics)
+    return metrics
+
+
+def nab_results_tables(
+    corpus_detections: pd.DataFrame, detector_name: str
+) -> dict[str, pd.DataFrame]:
+    """The detections in NAB's results format, one table per series.
+
+    Keys are ``<detector>/<category>/<detector>_<file>.csv`` and tables have
+    NAB's columns ``timestamp, value, anomaly_score, label``, where ``label`` is
+    1 inside a NAB window, as in NAB's own results files.
+    """
+    tables = {}
+    for name, table in corpus_detections.groupby("series", sort=True):
+        category, file_name = name.split("/", 1)
+        tables[f"{detector_name}/{category}/{detector_name}_{file_name}"] = pd.DataFrame(
+            {
+                "timestamp": table["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+                "value": table["value"].to_numpy("float64"),
+                "anomaly_score": table["anomaly_score"].to_numpy("float64"),
+                "label": (table["window"].to_numpy() >= 0).astype("int64"),
+            }
+        )
+    return tables
+
+
+def build_scoreboard(
+    test_metrics: dict[str, float], published_scores: list[dict[str, Any]], detector_name: str
+) -> pd.DataFrame:
+    """This run among NAB's published detectors, best standard score first.
+
+    Returns:
+        (len(published_scores) + 1, 5) table ``detector, standard, reward_low_fp,
+        reward_low_fn, source``; a published score NAB does not give is NaN.
+    """
+    ours = {
+        "detector": f"{detector_name} (this run)",
+        "standard": test_metrics["corpus_score_standard"],
+        "reward_low_fp": test_metrics["corpus_score_reward_low_fp"],
+        "reward_low_fn": test_metrics["corpus_score_reward_low_fn"],
+        "source": "this run",
+    }
+    table = pd.DataFrame([*published_scores, ours])
+    table = table.reindex(
+        columns=["detector", "standard", "reward_low_fp", "reward_low_fn", "source"]
+    )
+    return table.sort_values("standard", ascending=False, ignore_index=True)
