@@ -216,10 +216,11 @@ def test_evaluate_corpus_reports_profiles_categories_and_label_free_score():
     # One detection at each anomaly, the middle of its window of 41 rows, earns
     # tp = sigma(-21 / 41) / sigma(-1); 3 windows: raw 3 tp, null -3, perfect 3.
     earned = nab_score.scaled_sigmoid(-21 / 41) / nab_score.scaled_sigmoid(-1)
-    expected = 100 * (3 * earned + 3) / 6
-    for profile in nab_score.PROFILES:
-        assert metrics[f"corpus_score_{profile}"] == pytest.approx(expected)
-    assert metrics["corpus_score_standard_label_free"] == pytest.approx(expected)
+    for name, profile in nab_score.PROFILES.items():
+        null, perfect = -3 * profile.fn_weight, 3 * profile.tp_weight
+        expected = 100 * (3 * earned * profile.tp_weight - null) / (perfect - null)
+        assert metrics[f"corpus_score_{name}"] == pytest.approx(expected)
+    assert metrics["corpus_score_standard_label_free"] == pytest.approx(100 * (3 * earned + 3) / 6)
     assert set(k for k in metrics if k.startswith("score_standard_")) == {
         "score_standard_artificialWithAnomaly",
         "score_standard_realKnownCause",
