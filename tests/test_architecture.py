@@ -56,3 +56,13 @@ def test_pipeline_modules_wire_only():
         tree = ast.parse(path.read_text())
         functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
         assert functions == ["create_pipeline"], path
+
+
+def test_dask_tasks_import_no_kedro_or_mlflow():
+    # Workers unpickle these by name: they must not need a Kedro session or MLflow run.
+    for path in (
+        REPO_ROOT / "src/advanced_dl/fanout.py",
+        REPO_ROOT / "src/advanced_dl/pipelines/nab_benchmark/detector.py",
+    ):
+        for module, _ in _imports(path):
+            assert not module.startswith(("kedro", "mlflow")), f"{path.name} imports {module}"

@@ -61,3 +61,29 @@ def test_figures_are_cut_never_rounded_up():
     assert _cut(0.816, 4) == "0.8160"
     assert _cut(1.5877, 2) == "1.58"
     assert _cut(-4.069154, 4) == "-4.0691"
+
+
+def _nab_run(workers: int, wall: float, standard: float) -> RunResult:
+    metrics = {
+        "corpus_score_standard": standard,
+        "workers": float(workers),
+        "wall_seconds": wall,
+        "mean_series_seconds": 10.0,
+        "fit_seconds": 100.0,
+    }
+    return RunResult("nab_benchmark", "nab_benchmark", 42, wall + 20, 1024**2, metrics, "id")
+
+
+def test_nab_speed_up_is_over_the_fewest_workers_and_scores_are_compared():
+    started = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    two, one = _nab_run(2, 300.0, 52.5), _nab_run(1, 570.0, 52.5)
+    report = render([two], [], 42, started, nab_workers=[one])
+    assert "1 worker(s): wall_seconds 570.0" in report
+    assert (
+        "2 worker(s): wall_seconds 300.0 (whole run 320.0 s), mean per series 10.00 s, "
+        "speed-up 1.90" in report
+    )
+    assert "corpus scores identical across worker counts" in report
+    assert _row(report, "nab_benchmark")[7] == "**no**"  # 52.5 <= 58.0
+    differing = render([two], [], 42, started, nab_workers=[_nab_run(1, 570.0, 52.4)])
+    assert "corpus scores **different** across worker counts" in differing

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+from kedro.io import DatasetError
 
 from advanced_dl.data.acquisition import DataAcquisitionError
 from advanced_dl.io import NabSeriesDataset
@@ -61,3 +62,17 @@ def test_lazy_mapping_lists_close_matches():
     assert len(mapping) == 2 and set(mapping) == set(names)
     with pytest.raises(UnknownSeriesError, match=r"close matches.*artificialNoAnomaly/square\.csv"):
         mapping["artificialNoAnomaly/squar.csv"]
+
+
+def test_local_series_reader_reads_strings_and_names_the_parameter(tmp_path):
+    from advanced_dl.io.nab import LocalSeriesDataset
+
+    path = tmp_path / "mine.csv"
+    path.write_text("timestamp,value\n2020-01-01 00:00:00,1.5\n2020-01-01 00:05:00,\n")
+    read = LocalSeriesDataset().load()
+    frame = read(str(path))
+    assert frame["value"].tolist() == ["1.5", ""]  # as written: validation reports the gap
+    with pytest.raises(FileNotFoundError, match=r"nab_anomaly\.own_series\.path.*nothere\.csv"):
+        read(str(tmp_path / "nothere.csv"))
+    with pytest.raises(DatasetError, match="never written"):
+        LocalSeriesDataset().save(frame)

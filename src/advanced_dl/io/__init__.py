@@ -10,7 +10,7 @@ from advanced_dl.io.figures import PngFigureDataset
 from advanced_dl.io.imdb import ImdbReviewsDataset
 from advanced_dl.io.keras_model import KerasModelDataset
 from advanced_dl.io.metrics import MlflowMetricsJsonDataset
-from advanced_dl.io.nab import NabSeriesDataset
+from advanced_dl.io.nab import LocalSeriesDataset, NabSeriesDataset
 from advanced_dl.io.nab_results import NabResultsDataset
 from advanced_dl.io.planetoid import PlanetoidDataset
 from advanced_dl.io.pyfunc_model import KerasPyfuncModelDataset
@@ -21,6 +21,7 @@ __all__ = [
     "ImdbReviewsDataset",
     "KerasModelDataset",
     "KerasPyfuncModelDataset",
+    "LocalSeriesDataset",
     "MlflowMetricsJsonDataset",
     "NabResultsDataset",
     "NabSeriesDataset",

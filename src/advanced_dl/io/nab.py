@@ -122,3 +122,44 @@ class NabSeriesDataset(AbstractDataset):
             "labels_path": self._labels_path,
             "pinned": sorted(self._sha256),
         }
+
+
+class LocalSeriesDataset(AbstractDataset):
+    """Load a reader of a user's own ``timestamp,value`` CSV, whose path is a parameter.
+
+    ``load`` returns a function ``path -> table of strings``: the path comes
+    from the run's parameters (``nab_anomaly.own_series.path``), so no file is
+    fixed in the catalog, and the node still receives data, not a path it
+    opens itself. The file is read, never written.
+
+    Example::
+
+        nab_anomaly.own_series_reader:
+          type: advanced_dl.io.LocalSeriesDataset
+    """
+
+    def __init__(self, *, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
+
+    def load(self) -> Callable[[str], pd.DataFrame]:
+        return read_local_series
+
+    def save(self, data: Any) -> None:
+        raise DatasetError("A user's own series is raw data and is never written by the project")
+
+    def _exists(self) -> bool:
+        return True
+
+    def _describe(self) -> dict[str, Any]:
+        return {}
+
+
+def read_local_series(path: str) -> pd.DataFrame:
+    """A local CSV read as strings (validation reports unparseable entries itself)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"Parameter 'nab_anomaly.own_series.path': no file at {str(file)!r}; expected a "
+            "CSV with columns timestamp,value"
+        )
+    return pd.read_csv(file, dtype=str, keep_default_na=False)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from advanced_dl.features.series import InvalidSeriesError
-from advanced_dl.io.nab import UnknownSeriesError
+from advanced_dl.io.nab import UnknownSeriesError, read_local_series
 from advanced_dl.pipelines.nab_anomaly import figures, nodes
 from advanced_dl.plotting import plot_training_history
 
@@ -15,6 +15,7 @@ LOOK_BACK = 8
 TRAIN = "artificialNoAnomaly/square.csv"
 TEST = "artificialWithAnomaly/square_jump.csv"
 START = pd.Timestamp("2014-04-01 00:00:00")
+NAB_EXPERIMENT = {"path": None, "train_rows": 1000}  # own_series unset
 
 
 def square_wave(n: int, period: int = 16) -> np.ndarray:
@@ -74,6 +75,8 @@ def load(series, labels, **overrides):
         "train_last_row": 99,
         "look_back": LOOK_BACK,
         "accept_unordered_timestamps": False,
+        "own_series_reader": read_local_series,
+        "own_series": NAB_EXPERIMENT,
     }
     return nodes.load_series(**{**args, **overrides})
 
@@ -114,14 +117,14 @@ def test_repeated_timestamps_are_refused_unless_accepted(series, labels, windows
         load(repeated, labels)
     _, test = load(repeated, labels, accept_unordered_timestamps=True)
     assert len(test) == 200  # every row kept, in file order
-    labelled = nodes.attach_labels(test, labels, windows, TEST)
+    labelled = nodes.attach_labels(test, labels, windows, TEST, NAB_EXPERIMENT)
     assert labelled["label"].iloc[[150, 151]].tolist() == [1, 1]  # both rows at the label
     assert nodes.window_rows(labelled) == [(140, 160)]
 
 
 def test_attach_labels(series, labels, windows):
     _, test = load(series, labels)
-    labelled = nodes.attach_labels(test, labels, windows, TEST)
+    labelled = nodes.attach_labels(test, labels, windows, TEST, NAB_EXPERIMENT)
     assert labelled["label"].sum() == 1 and labelled["label"].iloc[150] == 1
     assert nodes.window_rows(labelled) == [(140, 160)]
 
@@ -129,7 +132,7 @@ def test_attach_labels(series, labels, windows):
 def test_attach_labels_needs_an_entry(series, labels, windows):
     _, test = load(series, labels)
     with pytest.raises(ValueError, match=r"combined_windows\.json has no entry"):
-        nodes.attach_labels(test, labels, {}, TEST)
+        nodes.attach_labels(test, labels, {}, TEST, NAB_EXPERIMENT)
 
 
 def test_scaler_windows_and_split(series, labels):
@@ -158,14 +161,14 @@ def test_choose_threshold():
 
 def test_detect_and_evaluate(series, labels, windows):
     _, test = load(series, labels)
-    labelled = nodes.attach_labels(test, labels, windows, TEST)
+    labelled = nodes.attach_labels(test, labels, windows, TEST, NAB_EXPERIMENT)
     scores = np.full(200, 0.0)
     scores[: LOOK_BACK - 1] = np.nan
     scores[[10, 150, 151, 190]] = 5.0  # row 10 is probationary (first 30 rows)
     detections = nodes.detect_anomalies(labelled, scores, threshold=5.0)
     assert detections["is_anomaly"].sum() == 4
     assert not detections["is_anomaly"].iloc[: LOOK_BACK - 1].any()
-    metrics = nodes.evaluate_detections(detections, 5.0)
+    metrics = nodes.evaluate_detections(detections, 5.0, NAB_EXPERIMENT)
     assert metrics["windows_total"] == 1 and metrics["windows_detected"] == 1
     assert metrics["false_positive_detections"] == 1  # row 190; row 10 is probationary
     assert metrics["first_detection_delay_rows"] == 0
@@ -177,9 +180,9 @@ def test_detect_and_evaluate(series, labels, windows):
 
 def test_missed_window_delay_is_censored(series, labels, windows):
     _, test = load(series, labels)
-    labelled = nodes.attach_labels(test, labels, windows, TEST)
+    labelled = nodes.attach_labels(test, labels, windows, TEST, NAB_EXPERIMENT)
     detections = nodes.detect_anomalies(labelled, np.zeros(200), threshold=1.0)
-    metrics = nodes.evaluate_detections(detections, 1.0)
+    metrics = nodes.evaluate_detections(detections, 1.0, NAB_EXPERIMENT)
     assert metrics["windows_detected"] == 0
     assert metrics["first_detection_delay_rows"] == 160 - 150 + 1
     assert metrics["nab_score_standard"] == 0.0
@@ -188,7 +191,7 @@ def test_missed_window_delay_is_censored(series, labels, windows):
 def test_one_epoch_model_on_square_wave_with_jump(series, labels, windows):
     """Square wave with one injected jump: train one epoch, score, threshold, serve."""
     train, test = load(series, labels)
-    labelled = nodes.attach_labels(test, labels, windows, TEST)
+    labelled = nodes.attach_labels(test, labels, windows, TEST, NAB_EXPERIMENT)
     scaler = nodes.fit_scaler(train)
     train_scaled, test_scaled = nodes.scale_series(train, test, scaler)
     fit, validation = nodes.split_windows(nodes.make_windows(train_scaled, LOOK_BACK), 0.1, 42)
@@ -216,13 +219,13 @@ def test_one_epoch_model_on_square_wave_with_jump(series, labels, windows):
     assert np.isnan(scores[: LOOK_BACK - 1]).all() and np.isfinite(scores[LOOK_BACK - 1 :]).all()
     threshold = nodes.choose_threshold(validation_scores, {"quantile": 0.75, "iqr_multiplier": 3})
     detections = nodes.detect_anomalies(labelled, scores, threshold)
-    metrics = nodes.evaluate_detections(detections, threshold)
+    metrics = nodes.evaluate_detections(detections, threshold, NAB_EXPERIMENT)
     assert all(np.isfinite(v) for v in metrics.values())
     assert [a.get_ylabel() for a in plot_training_history(history).axes] == [
         "loss",
         "learning rate",
     ]
-    detections_axis = figures.plot_detections(detections, TEST).axes[0]
+    detections_axis = figures.plot_detections(detections, TEST, NAB_EXPERIMENT).axes[0]
     assert detections_axis.get_title() == f"{TEST}: detections"
     flagged = int(detections["is_anomaly"].sum())
     assert f"detection ({flagged} rows)" in detections_axis.get_legend_handles_labels()[1]
@@ -240,3 +243,36 @@ def test_one_epoch_model_on_square_wave_with_jump(series, labels, windows):
     assert served.look_back == LOOK_BACK and served.threshold == threshold
     assert served.scaler == scaler
     assert len(served.input_example) == LOOK_BACK + 1
+
+
+def test_own_series_trains_on_its_first_rows_and_scores_the_rest(series, labels, windows, tmp_path):
+    path = tmp_path / "my_series.csv"
+    series[TEST]().to_csv(path, index=False)
+    own = {"path": str(path), "train_rows": 120}
+    train, test = load(series, labels, own_series=own, train_series="unused", test_series="unused")
+    assert len(train) == 120 and len(test) == 80
+    assert (
+        train["value"].tolist() + test["value"].tolist()
+        == load(series, labels)[1]["value"].tolist()
+    )
+    labelled = nodes.attach_labels(test, labels, windows, "unused", own)
+    assert (labelled["label"] == 0).all() and (labelled["window"] == -1).all()
+    scores = np.linspace(0.0, 1.0, len(test))
+    detections = nodes.detect_anomalies(labelled, scores, 0.5)
+    assert nodes.evaluate_detections(detections, 0.5, own) == {
+        "rows_scored": 80.0,
+        "detections": float((scores >= 0.5).sum()),
+        "threshold": 0.5,
+    }
+    title = figures.plot_detections(detections, "unused", own).axes[0].get_title()
+    assert str(path) in title
+
+
+def test_own_series_errors_name_the_parameter(series, labels, tmp_path):
+    missing = {"path": str(tmp_path / "nope.csv"), "train_rows": 120}
+    with pytest.raises(FileNotFoundError, match=r"nab_anomaly\.own_series\.path.*nope\.csv"):
+        load(series, labels, own_series=missing)
+    path = tmp_path / "short.csv"
+    series[TEST]().head(100).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"own_series\.train_rows' is 120, but .* has 100 rows"):
+        load(series, labels, own_series={"path": str(path), "train_rows": 120})

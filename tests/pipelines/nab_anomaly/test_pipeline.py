@@ -10,7 +10,7 @@ import yaml
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from advanced_dl.io.nab import LazyNabSeries
+from advanced_dl.io.nab import LazyNabSeries, read_local_series
 from advanced_dl.pipelines.nab_anomaly import create_pipeline
 from advanced_dl.serving.nab_anomaly import NabAnomalyDetector
 from tests.conftest import REPO_ROOT, KeptMemoryDataset
@@ -59,6 +59,7 @@ def test_pipeline_runs_end_to_end_in_memory(tmp_path):
         f"{NS}.series": MemoryDataset(series, copy_mode="assign"),
         f"{NS}.labels": MemoryDataset(labels),
         f"{NS}.windows": MemoryDataset(windows),
+        f"{NS}.own_series_reader": MemoryDataset(read_local_series, copy_mode="assign"),
         "params:seed": MemoryDataset(42),
     }
     params = _params()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -20,14 +22,21 @@ def _shade_windows(axis, detections: pd.DataFrame) -> None:
         )
 
 
-def plot_detections(test_detections: pd.DataFrame, test_series: str) -> Figure:
-    """Test series with NAB windows shaded, labelled anomalies and detections marked."""
+def plot_detections(
+    test_detections: pd.DataFrame, test_series: str, own_series: dict[str, Any]
+) -> Figure:
+    """Test series with NAB windows shaded, labelled anomalies and detections marked.
+
+    A user's own series (``own_series.path`` set) has no windows, labels or
+    probationary period: only its values and detections are drawn.
+    """
     detections = test_detections
     figure = Figure(figsize=(12, 4), layout="constrained")
     axis = figure.subplots()
     axis.plot(detections["timestamp"], detections["value"], lw=0.7, color="tab:blue", label="value")
     _shade_windows(axis, detections)
-    probation = nab_score.probationary_rows(len(detections))
+    own = own_series["path"] is not None
+    probation = 0 if own else nab_score.probationary_rows(len(detections))
     if probation:
         axis.axvline(
             detections["timestamp"].iloc[probation],
@@ -56,7 +65,7 @@ def plot_detections(test_detections: pd.DataFrame, test_series: str) -> Figure:
         zorder=4,
         label=f"detection ({len(flagged)} rows)",
     )
-    axis.set_title(f"{test_series}: detections")
+    axis.set_title(f"{own_series['path'] if own else test_series}: detections")
     axis.set_xlabel("timestamp")
     axis.set_ylabel("value")
     axis.legend(loc="upper left", fontsize="small")

@@ -48,36 +48,47 @@ def _check_series_name(parameter: str, name: str, known: list[str]) -> None:
 def load_series(
     series: Mapping[str, Callable[[], pd.DataFrame]],
     labels: dict[str, list[str]],
+    own_series_reader: Callable[[str], pd.DataFrame],
     train_series: str,
     test_series: str,
     train_first_row: int,
     train_last_row: int,
     look_back: int,
     accept_unordered_timestamps: bool,
+    own_series: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fetch, check and type the training slice and the whole test series.
+    """Fetch, check and type the training slice and the series to score.
+
+    NAB's experiment (``own_series.path`` null): rows train_first_row..train_last_row
+    of ``train_series`` to train on, the whole ``test_series`` to score. A user's
+    own CSV (``own_series.path`` set): its first ``own_series.train_rows`` rows
+    to train on, the rest to score.
 
     Args:
         series: ``{"<category>/<file>.csv": loader}``; a loader returns the raw CSV as strings.
         labels: ``combined_labels.json``, whose keys list every NAB series.
+        own_series_reader: ``path -> raw CSV as strings``.
         train_first_row, train_last_row: the training slice, both rows included.
         look_back: window length; each series must hold at least one window.
 
     Returns:
-        (train (train_last_row - train_first_row + 1, 2), test (n, 2)) tables
-        ``timestamp, value``. Raw files are read, never changed.
+        (train (n_train, 2), test (n, 2)) tables ``timestamp, value``. Raw files
+        are read, never changed.
 
     Raises:
         UnknownSeriesError: a series name not in the corpus (close matches listed).
-        ValueError: ``train_last_row`` beyond the series, or a series that fails
+        FileNotFoundError: ``own_series.path`` names no file.
+        ValueError: the training rows beyond the series, or a series that fails
             :func:`advanced_dl.features.series.validate_series`.
     """
+    order_check = {"min_rows": look_back, "accept_unordered": accept_unordered_timestamps}
+    if own_series["path"] is not None:
+        return _own_train_and_test(own_series_reader, own_series, order_check)
     known = sorted(labels)
     _check_series_name("train_series", train_series, known)
     _check_series_name("test_series", test_series, known)
 
     train_file = f"nab/data/{train_series}"
-    order_check = {"min_rows": look_back, "accept_unordered": accept_unordered_timestamps}
     train_all = validate_series(series[train_series](), train_file, **order_check)
     if train_last_row >= len(train_all):
         raise ValueError(
@@ -97,16 +108,44 @@ def load_series(
     return train, test
 
 
+def _own_train_and_test(
+    own_series_reader: Callable[[str], pd.DataFrame],
+    own_series: dict[str, Any],
+    order_check: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    path, train_rows = own_series["path"], own_series["train_rows"]
+    whole = validate_series(own_series_reader(path), path, **order_check)
+    if len(whole) < train_rows + order_check["min_rows"]:
+        raise ValueError(
+            f"Parameter '{NAMESPACE}.own_series.train_rows' is {train_rows}, but {path} has "
+            f"{len(whole)} rows; expected at least train_rows + look_back = "
+            f"{train_rows + order_check['min_rows']} (rows to train on, then a window to score)"
+        )
+    logger.info(
+        "Training on rows 0..%d of %s; scoring its %d other rows",
+        train_rows - 1,
+        path,
+        len(whole) - train_rows,
+    )
+    return (
+        whole.iloc[:train_rows].reset_index(drop=True),
+        whole.iloc[train_rows:].reset_index(drop=True),
+    )
+
+
 def attach_labels(
     test_series_values: pd.DataFrame,
     labels: dict[str, list[str]],
     windows: dict[str, list[list[str]]],
     test_series: str,
+    own_series: dict[str, Any],
 ) -> pd.DataFrame:
     """Mark labelled rows and NAB windows on the test series.
 
     A row's ``label`` is 1 when its timestamp is in the series' label list; a
-    window ``[start, end]`` covers the rows whose timestamps lie in it, both ends included.
+    window ``[start, end]`` covers the rows whose timestamps lie in it, both ends
+    included. A user's own series (``own_series.path`` set) has no labels: every
+    row gets label 0 and window -1.
 
     Returns:
         (n, 4) table ``timestamp, value, label, window``.
@@ -114,6 +153,8 @@ def attach_labels(
     Raises:
         ValueError: the series has no entry in the labels or windows file.
     """
+    if own_series["path"] is not None:
+        return test_series_values.assign(label=np.int64(0), window=np.int64(-1))
     for what, table in (
         ("labels/combined_labels.json", labels),
         ("labels/combined_windows.json", windows),
@@ -296,19 +337,29 @@ def window_rows(detections: pd.DataFrame) -> list[tuple[int, int]]:
     return [(int(g.index.min()), int(g.index.max())) for _, g in groups]
 
 
-def evaluate_detections(test_detections: pd.DataFrame, threshold: float) -> dict[str, float]:
+def evaluate_detections(
+    test_detections: pd.DataFrame, threshold: float, own_series: dict[str, Any]
+) -> dict[str, float]:
     """Per-row and per-window metrics, and the NAB score under its three profiles.
 
     ``first_detection_delay_rows`` is the mean over windows of (first counted
     detection inside the window - the window's first labelled row, or its first
     row without a label); a missed window counts as ``R - label + 1`` (not
     before it closed). Detections in the probationary period are not counted.
+    A user's own series has no labels: only ``rows_scored``, ``detections`` and
+    ``threshold``.
 
     Returns:
         ``test_precision, test_recall, test_f1, windows_total, windows_detected,
         false_positive_detections, first_detection_delay_rows, nab_score_standard,
         nab_score_reward_low_fp, nab_score_reward_low_fn, threshold``.
     """
+    if own_series["path"] is not None:
+        return {
+            "rows_scored": float(test_detections["anomaly_score"].notna().sum()),
+            "detections": float(test_detections["is_anomaly"].sum()),
+            "threshold": float(threshold),
+        }
     from sklearn.metrics import f1_score, precision_score, recall_score
 
     detections = test_detections

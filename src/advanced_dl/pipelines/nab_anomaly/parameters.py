@@ -42,6 +42,11 @@ class ThresholdParameters(Schema):
     iqr_multiplier: NonNegativeFloat
 
 
+class OwnSeriesParameters(Schema):
+    path: str | None  # a local timestamp,value CSV; None: NAB's experiment
+    train_rows: Annotated[int, Field(strict=True, ge=3)]
+
+
 class Parameters(Schema):
     train_series: SeriesName
     train_first_row: NonNegativeInt
@@ -52,9 +57,18 @@ class Parameters(Schema):
     model: ModelParameters
     training: TrainingParameters
     threshold: ThresholdParameters
+    own_series: OwnSeriesParameters
 
     @model_validator(mode="after")
     def _training_slice(self) -> Parameters:
+        if self.own_series.path is not None:
+            rows = self.own_series.train_rows
+            if rows < self.look_back + 1:
+                raise ValueError(
+                    f"own_series.train_rows must be at least look_back + 1 = "
+                    f"{self.look_back + 1} (a window to train on and one to validate); got {rows}"
+                )
+            return self
         rows = self.train_last_row - self.train_first_row + 1
         if rows < self.look_back + 1:
             raise ValueError(

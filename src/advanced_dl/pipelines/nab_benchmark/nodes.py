@@ -238,7 +238,7 @@ def choose_corpus_thresholds(corpus_detections: pd.DataFrame) -> dict[str, float
 
 
 def _normalized(raw: float, null: float, perfect: float) -> float:
-    return 100.0 * (raw - null) / (perfect - null) if perfect != null else float("nan")
+    return float(100.0 * (raw - null) / (perfect - null)) if perfect != null else float("nan")
 
 
 def summarise_series(

@@ -1,0 +1,83 @@
+"""Smoke test: ``kedro run --pipelines nab_benchmark`` on 3 real series, 1 epoch, 2 workers."""
+
+from __future__ import annotations
+
+import math
+
+import mlflow
+import pandas as pd
+import pytest
+
+from advanced_dl import nab_score
+from tests.conftest import latest_run, run_kedro
+
+from .test_nodes import nab_score_windows_from_labels
+
+NS = "nab_benchmark"
+SERIES = (
+    "realKnownCause/machine_temperature_system_failure.csv",  # repeated and backward timestamps
+    "realTraffic/speed_7578.csv",  # the shortest series
+    "artificialNoAnomaly/art_daily_no_noise.csv",  # no window
+)
+
+
+@pytest.mark.slow
+def test_kedro_run_scores_real_series_and_writes_nab_results(kedro_project, mirror):
+    run_kedro(
+        kedro_project,
+        "run",
+        "--pipelines",
+        NS,
+        "--params",
+        f"{NS}.series={' '.join(SERIES)},{NS}.detector.training.epochs=1,{NS}.dask.workers=2",
+    )
+    client, run = latest_run(kedro_project, NS)
+    assert run.info.status == "FINISHED"
+    metrics = run.data.metrics
+    for name in (
+        "corpus_score_standard",
+        "corpus_score_reward_low_fp",
+        "corpus_score_reward_low_fn",
+        "corpus_score_standard_label_free",
+        "threshold_standard",
+        "score_standard_realKnownCause",
+        "score_standard_realTraffic",
+        "fit_seconds",
+        "wall_seconds",
+    ):
+        assert math.isfinite(metrics[name]), name
+    assert metrics["series_scored"] == 3 and metrics["windows_total"] == 8
+    assert metrics["workers"] == 2
+
+    root = mlflow.artifacts.download_artifacts(
+        run_id=run.info.run_id, dst_path=str(kedro_project / "downloaded")
+    )
+    results = sorted((kedro_project / "downloaded" / "nab_results").glob("lstmVae/*/*.csv"))
+    assert [p.name for p in results] == [
+        "lstmVae_art_daily_no_noise.csv",
+        "lstmVae_machine_temperature_system_failure.csv",
+        "lstmVae_speed_7578.csv",
+    ]
+    machine = pd.read_csv(results[1])
+    raw = pd.read_csv(kedro_project / "data/01_raw/nab/data" / SERIES[0])
+    assert len(machine) == len(raw)  # every row, repeated timestamps included
+    assert machine["timestamp"].tolist() == raw["timestamp"].tolist()  # in file order
+
+    # NAB's files alone give back the logged corpus score.
+    corpus = [
+        nab_score.SeriesScores(
+            table["anomaly_score"].to_numpy(),
+            nab_score_windows_from_labels(table["label"].to_numpy()),
+        )
+        for table in map(pd.read_csv, results)
+    ]
+    rescored = nab_score.sweep_thresholds(corpus, "standard")
+    assert rescored.normalized == pytest.approx(metrics["corpus_score_standard"], abs=1e-9)
+
+    figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+    assert figures == {"figures/scoreboard.png", "figures/worst_series.png"}
+    tables = {a.path for a in client.list_artifacts(run.info.run_id, "tables")}
+    assert tables == {"tables/scoreboard.csv", "tables/series_summary.csv"}
+    scoreboard = pd.read_csv(f"{root}/tables/scoreboard.csv")
+    assert "lstmVae (this run)" in scoreboard["detector"].tolist()
+    assert "Numenta HTM" in scoreboard["detector"].tolist()
