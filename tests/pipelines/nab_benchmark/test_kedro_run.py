@@ -10,6 +10,7 @@ import pytest
 
 from advanced_dl import nab_score
 from tests.conftest import latest_run, run_kedro
+from tests.notebooks import execute_notebook, outputs_of_type
 
 from .test_nodes import nab_score_windows_from_labels
 
@@ -81,3 +82,6 @@ def test_kedro_run_scores_real_series_and_writes_nab_results(kedro_project, mirr
     scoreboard = pd.read_csv(f"{root}/tables/scoreboard.csv")
     assert "lstmVae (this run)" in scoreboard["detector"].tolist()
     assert "Numenta HTM" in scoreboard["detector"].tolist()
+
+    notebook = execute_notebook(kedro_project, NS)
+    assert outputs_of_type(notebook, "image/png") == 2
