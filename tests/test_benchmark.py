@@ -69,7 +69,7 @@ def _nab_run(workers: int, wall: float, standard: float) -> RunResult:
         "workers": float(workers),
         "wall_seconds": wall,
         "mean_series_seconds": 10.0,
-        "fit_seconds": 100.0,
+        "fit_seconds": 2 * wall,  # summed over workers
     }
     return RunResult("nab_benchmark", "nab_benchmark", 42, wall + 20, 1024**2, metrics, "id")
 
@@ -85,5 +85,6 @@ def test_nab_speed_up_is_over_the_fewest_workers_and_scores_are_compared():
     )
     assert "corpus scores identical across worker counts" in report
     assert _row(report, "nab_benchmark")[7] == "**no**"  # 52.5 <= 58.0
+    assert _row(report, "nab_benchmark")[4] == "n/a (fits in parallel)"  # 600 s of fits in 320
     differing = render([two], [], 42, started, nab_workers=[_nab_run(1, 570.0, 52.4)])
     assert "corpus scores **different** across worker counts" in differing

@@ -68,6 +68,10 @@ def series_seed(seed: int, name: str) -> int:
 def _single_threaded_tensorflow() -> None:
     import tensorflow as tf
 
+    # Each series has a model of its own whose prediction is traced anew: that
+    # retracing is expected here, and TensorFlow's warning about it is noise.
+    tf.get_logger().setLevel("ERROR")
+
     try:  # only possible before TensorFlow's runtime starts in this process
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
