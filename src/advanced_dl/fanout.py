@@ -43,8 +43,13 @@ def scheduler_address(address: str | None) -> str | None:
     return address or os.environ.get(SCHEDULER_ADDRESS_VARIABLE) or None
 
 
-def default_workers() -> int:
-    """One worker per core this process may use."""
+def local_workers(workers: int | None, address: str | None) -> int:
+    """Processes of the local cluster :func:`map_tasks` starts: ``workers``, else one per
+    core this process may use; 0 when an existing cluster is used instead."""
+    if scheduler_address(address):
+        return 0
+    if workers:
+        return workers
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
@@ -82,7 +87,7 @@ def map_tasks(
         client = Client(existing)
         logger.info("Dask: %d %s on the cluster at %s", len(tasks), description, existing)
     else:
-        workers = workers or default_workers()
+        workers = local_workers(workers, None)
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

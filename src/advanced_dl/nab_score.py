@@ -61,6 +61,33 @@ def probationary_rows(n_rows: int) -> int:
     return min(math.floor(PROBATIONARY_FRACTION * n_rows), PROBATIONARY_MAX_ROWS)
 
 
+def windows_from_column(window: Sequence[int] | np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` row of each window from a (n,) per-row window index (-1 outside)."""
+    window = np.asarray(window)
+    return [
+        (int(rows[0]), int(rows[-1]))
+        for k in np.unique(window[window >= 0])
+        for rows in [np.flatnonzero(window == k)]
+    ]
+
+
+def scored_detections(detections: Sequence[bool] | np.ndarray) -> np.ndarray:
+    """(n,) bool: the detections NAB counts, i.e. none in the probationary period."""
+    counted = np.array(detections, dtype=bool)
+    counted[: probationary_rows(len(counted))] = False
+    return counted
+
+
+def normalize(raw: float, null: float, perfect: float) -> float:
+    """``100 * (raw - null) / (perfect - null)``: 0 for the null detector, 100 for the perfect one.
+
+    NaN without windows (perfect = null), where the ratio is undefined.
+    """
+    if perfect == null:
+        return math.nan
+    return float(100.0 * (raw - null) / (perfect - null))
+
+
 def _check_windows(windows: Sequence[tuple[int, int]], n_rows: int) -> list[tuple[int, int]]:
     checked = [(int(left), int(right)) for left, right in windows]
     previous_right = -1
@@ -152,7 +179,7 @@ def normalized_score(
     null, perfect = null_score(windows, profile), perfect_score(windows, profile)
     if perfect == null:  # no windows: 100 without false positives, minus 100 x their cost
         return 100.0 * (1.0 + raw)
-    return 100.0 * (raw - null) / (perfect - null)
+    return normalize(raw, null, perfect)
 
 
 @dataclass(frozen=True)
@@ -175,7 +202,7 @@ class ThresholdChoice:
     @property
     def normalized(self) -> float:
         """``100 * (raw - null) / (perfect - null)`` over the corpus."""
-        return 100.0 * (self.raw - self.null) / (self.perfect - self.null)
+        return normalize(self.raw, self.null, self.perfect)
 
 
 def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> ThresholdChoice:

@@ -45,7 +45,7 @@ def test_load_corpus_labels_rows_and_windows(corpus_files, params):
     two = corpus[corpus["series"] == TWO_SPIKES].reset_index(drop=True)
     assert len(two) == ROWS and two["row"].tolist() == list(range(ROWS))
     assert two.index[two["label"] == 1].tolist() == [180, 330]
-    assert nodes.series_windows(two["window"].to_numpy()) == [(160, 200), (310, 350)]
+    assert nab_score.windows_from_column(two["window"].to_numpy()) == [(160, 200), (310, 350)]
 
 
 def test_load_corpus_keeps_repeated_and_backward_timestamps_in_file_order(tmp_path, params):
@@ -58,7 +58,7 @@ def test_load_corpus_keeps_repeated_and_backward_timestamps_in_file_order(tmp_pa
     corpus = nodes.load_corpus(series, labels, windows, "all", params["detector"])
     assert len(corpus) == ROWS
     assert corpus["value"].tolist() == pytest.approx(frame["value"].astype(float).tolist())
-    assert nodes.series_windows(corpus["window"].to_numpy()) == [(160, 200)]
+    assert nab_score.windows_from_column(corpus["window"].to_numpy()) == [(160, 200)]
 
 
 def test_select_series_takes_a_space_separated_string_and_names_unknown_ones(corpus_files):

@@ -332,9 +332,7 @@ def detect_anomalies(
 
 def window_rows(detections: pd.DataFrame) -> list[tuple[int, int]]:
     """First and last row of each NAB window present in the table, in order."""
-    inside = detections.loc[detections["window"] >= 0, "window"]
-    groups = inside.groupby(inside.to_numpy())
-    return [(int(g.index.min()), int(g.index.max())) for _, g in groups]
+    return nab_score.windows_from_column(detections["window"].to_numpy())
 
 
 def evaluate_detections(
@@ -366,8 +364,7 @@ def evaluate_detections(
     flags = detections["is_anomaly"].to_numpy(bool)
     labels = detections["label"].to_numpy()
     windows = window_rows(detections)
-    counted = flags.copy()
-    counted[: nab_score.probationary_rows(len(flags))] = False
+    counted = nab_score.scored_detections(flags)
     in_window = detections["window"].to_numpy() >= 0
 
     delays, detected = [], 0

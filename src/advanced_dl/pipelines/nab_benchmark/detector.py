@@ -114,15 +114,9 @@ def label_free_threshold(probationary_raw: np.ndarray, settings: dict[str, Any])
     """
     from advanced_dl.pipelines.nab_anomaly.nodes import choose_threshold
 
-    fence_settings = settings["label_free_threshold"]
+    fence_settings = settings["label_free_threshold"]  # choose_threshold reads the fence keys
     scores = anomaly_scores(probationary_raw, **settings["scoring"])
-    fence = choose_threshold(
-        scores[np.isfinite(scores)],
-        {
-            "quantile": fence_settings["quantile"],
-            "iqr_multiplier": fence_settings["iqr_multiplier"],
-        },
-    )
+    fence = choose_threshold(scores[np.isfinite(scores)], fence_settings)
     floor = float(unit_interval_scores(np.array([fence_settings["min_z"]]))[0])
     return max(fence, floor)
 

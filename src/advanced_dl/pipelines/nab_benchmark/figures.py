@@ -47,13 +47,11 @@ def plot_worst_series(
     figure = Figure(figsize=(12, 6), layout="constrained")
     values_axis, score_axis = figure.subplots(2, 1, sharex=True)
     values_axis.plot(table.index, table["value"], lw=0.6, color="tab:blue", label="value")
-    window = table["window"].to_numpy()
-    for k in np.unique(window[window >= 0]):
-        rows = np.flatnonzero(window == k)
+    for k, (left, right) in enumerate(nab_score.windows_from_column(table["window"].to_numpy())):
         for axis in (values_axis, score_axis):
             axis.axvspan(
-                rows[0],
-                rows[-1],
+                left,
+                right,
                 color="tab:orange",
                 alpha=0.2,
                 label="NAB window" if k == 0 and axis is values_axis else None,

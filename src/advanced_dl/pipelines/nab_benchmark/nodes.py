@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from advanced_dl import nab_score
-from advanced_dl.features.series import InvalidSeriesError, validate_series
+from advanced_dl.features.series import InvalidSeriesError, flag_anomalies, validate_series
 
 from .detector import SeriesTask, detect_series, series_seed
 from .parameters import series_selection
@@ -158,7 +158,7 @@ def detect_corpus(
         - timings: ``wall_seconds`` (all tasks, cluster start included),
           ``fit_seconds`` (summed over series), ``mean_series_seconds``, ``workers``.
     """
-    from advanced_dl.fanout import default_workers, map_tasks, scheduler_address
+    from advanced_dl.fanout import local_workers, map_tasks
 
     groups = dict(tuple(corpus_series.groupby("series", sort=True)))
     tasks = [
@@ -190,25 +190,11 @@ def detect_corpus(
         "wall_seconds": wall_seconds,
         "fit_seconds": float(sum(r.fit_seconds for r in results)),
         "mean_series_seconds": float(np.mean([r.seconds for r in results])),
-        "workers": float(
-            0
-            if scheduler_address(dask["scheduler_address"])
-            else dask["workers"] or default_workers()
-        ),
+        "workers": float(local_workers(dask["workers"], dask["scheduler_address"])),
     }
     logger.info("Detection timings: %s", timings)
     thresholds = {r.name: float(r.label_free_threshold) for r in results}
     return pd.concat(detections, ignore_index=True), thresholds, timings
-
-
-def series_windows(window: np.ndarray) -> list[tuple[int, int]]:
-    """``(first, last)`` row of each window from a (n,) window-index column (-1 outside)."""
-    window = np.asarray(window)
-    return [
-        (int(rows[0]), int(rows[-1]))
-        for k in np.unique(window[window >= 0])
-        for rows in [np.flatnonzero(window == k)]
-    ]
 
 
 def corpus_scores(corpus_detections: pd.DataFrame) -> dict[str, nab_score.SeriesScores]:
@@ -216,7 +202,7 @@ def corpus_scores(corpus_detections: pd.DataFrame) -> dict[str, nab_score.Series
     return {
         name: nab_score.SeriesScores(
             scores=table["anomaly_score"].to_numpy("float64"),
-            windows=series_windows(table["window"].to_numpy()),
+            windows=nab_score.windows_from_column(table["window"].to_numpy()),
         )
         for name, table in corpus_detections.groupby("series", sort=True)
     }
@@ -237,10 +223,6 @@ def choose_corpus_thresholds(corpus_detections: pd.DataFrame) -> dict[str, float
     return thresholds
 
 
-def _normalized(raw: float, null: float, perfect: float) -> float:
-    return float(100.0 * (raw - null) / (perfect - null)) if perfect != null else float("nan")
-
-
 def summarise_series(
     corpus_detections: pd.DataFrame,
     corpus_thresholds: dict[str, float],
@@ -257,21 +239,19 @@ def summarise_series(
     threshold = corpus_thresholds["standard"]
     rows = []
     for name, series in corpus_scores(corpus_detections).items():
-        flags = np.nan_to_num(series.scores, nan=-np.inf) >= threshold
-        counted = flags.copy()
-        counted[: nab_score.probationary_rows(len(flags))] = False
-        in_window = np.zeros(len(flags), dtype=bool)
+        counted = nab_score.scored_detections(flag_anomalies(series.scores, threshold))
+        in_window = np.zeros(len(counted), dtype=bool)
         for left, right in series.windows:
             in_window[left : right + 1] = True
-        label_free = np.nan_to_num(series.scores, nan=-np.inf) >= label_free_thresholds[name]
-        raw = nab_score.raw_score(flags, series.windows, "standard")
+        label_free = flag_anomalies(series.scores, label_free_thresholds[name])
+        raw = nab_score.raw_score(counted, series.windows, "standard")
         null = nab_score.null_score(series.windows, "standard")
         perfect = nab_score.perfect_score(series.windows, "standard")
         rows.append(
             {
                 "series": name,
                 "category": name.split("/", 1)[0],
-                "rows": len(flags),
+                "rows": len(counted),
                 "windows": len(series.windows),
                 "windows_detected": sum(
                     bool(counted[lo : hi + 1].any()) for lo, hi in series.windows
@@ -284,7 +264,7 @@ def summarise_series(
                     label_free, series.windows, "standard"
                 ),
                 "label_free_threshold": label_free_thresholds[name],
-                "score_standard": _normalized(raw, null, perfect),
+                "score_standard": nab_score.normalize(raw, null, perfect),
             }
         )
     return pd.DataFrame(rows)
@@ -310,21 +290,22 @@ def evaluate_corpus(
     for profile, threshold in corpus_thresholds.items():
         raw = null = perfect = 0.0
         for series in corpus:
-            flags = np.nan_to_num(series.scores, nan=-np.inf) >= threshold
-            raw += nab_score.raw_score(flags, series.windows, profile)
+            raw += nab_score.raw_score(
+                flag_anomalies(series.scores, threshold), series.windows, profile
+            )
             null += nab_score.null_score(series.windows, profile)
             perfect += nab_score.perfect_score(series.windows, profile)
-        metrics[f"corpus_score_{profile}"] = _normalized(raw, null, perfect)
+        metrics[f"corpus_score_{profile}"] = nab_score.normalize(raw, null, perfect)
         metrics[f"threshold_{profile}"] = float(threshold)
     summary = series_summary
-    metrics["corpus_score_standard_label_free"] = _normalized(
+    metrics["corpus_score_standard_label_free"] = nab_score.normalize(
         summary["raw_standard_label_free"].sum(),
         summary["null_standard"].sum(),
         summary["perfect_standard"].sum(),
     )
     for category, group in summary.groupby("category", sort=True):
         if group["windows"].sum():
-            metrics[f"score_standard_{category}"] = _normalized(
+            metrics[f"score_standard_{category}"] = nab_score.normalize(
                 group["raw_standard"].sum(),
                 group["null_standard"].sum(),
                 group["perfect_standard"].sum(),
