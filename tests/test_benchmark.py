@@ -2,7 +2,14 @@
 
 import datetime as dt
 
-from advanced_dl.benchmark import RunResult, machine_description, render
+from advanced_dl.benchmark import (
+    PLANETOID_TARGETS,
+    RunResult,
+    SweepResult,
+    machine_description,
+    render,
+)
+from advanced_dl.seeds import summarise
 
 MDN = {
     "test_ari": 0.94,
@@ -42,13 +49,32 @@ def test_missing_metric_is_reported_not_hidden():
     assert "metric 'mean_error_max' missing" in _row(_report(20.0, partial), "mdn_synthetic")[7]
 
 
-def test_planetoid_mean_and_machine_are_stated():
+def _sweep(target, accuracies, epoch_ms) -> SweepResult:
     runs = [
-        RunResult("cora_gcn", "cora_gcn", seed, 20.0, 1024**2, {"test_accuracy": acc}, "id")
-        for seed, acc in ((1, 0.80), (2, 0.83))
+        {"seed": 42 + i, "run_id": f"r{i}", "metrics": {"test_accuracy": a}}
+        for i, a in enumerate(accuracies)
     ]
-    report = _report(20.0, MDN, planetoid=runs)
-    assert "mean 0.8150 (target >= 0.81: met" in report
+    summary = {
+        "test_accuracy": vars(summarise(accuracies)),
+        "mean_epoch_seconds": vars(summarise([epoch_ms / 1000] * len(accuracies))),
+        "epochs_trained": vars(summarise([200.0] * len(accuracies))),
+    }
+    sweep = {"seed_sweep": "abc123", "runs": runs, "summary": summary}
+    return SweepResult(target, sweep, 100.0, 1024**2)
+
+
+def test_planetoid_sweeps_show_mean_std_and_both_targets_and_the_machine():
+    gcn_cora, _, gat_cora, _ = PLANETOID_TARGETS
+    sweeps = [
+        _sweep(gcn_cora, [0.81, 0.83], 4.5),  # mean 0.82, fast enough: met
+        _sweep(gat_cora, [0.84, 0.84], 26.0),  # accurate but slower than 25 ms: missed
+    ]
+    report = _report(20.0, MDN, planetoid=sweeps)
+    rows = [line for line in report.splitlines() if line.startswith("| cora |")]
+    assert "| 0.8200 +/- 0.0141 |" in rows[0] and rows[0].split(" | ")[-2] == "yes"
+    assert "| 42-43 (2) |" in rows[0] and "| 4.50 |" in rows[0]
+    assert rows[1].split(" | ")[-2] == "**no**" and "<= 25 ms per epoch" in rows[1]
+    assert "`abc123`" in report
     machine = machine_description()
     assert f"on {machine['cores']} cores" in report
     assert "seed 42" in report

@@ -9,7 +9,7 @@ from tests.conftest import run_kedro
 
 TINY = ",".join(
     [
-        "cora_gcn.training.epochs=3",
+        "cora_gcn.training.gcn.epochs=3",
         "cora_gcn.tsne.max_nodes=150",
         "cora_gcn.tsne.max_iter=250",
         "imdb_transformer.data.max_reviews_per_split=200",

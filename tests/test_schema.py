@@ -54,7 +54,10 @@ def _with(params: dict, path: str, value) -> dict:
         ("imdb_transformer.vectorisation.keep", "middle", "'last' or 'first'"),
         ("cora_gcn.split", "planetiod", "'reference' or 'planetoid'"),
         ("cora_gcn.tsne.max_iter", 100, "greater than or equal to 250"),
-        ("cora_gcn.training.early_stopping_patience", -1, "greater than or equal to 0"),
+        ("cora_gcn.training.gcn.early_stopping_patience", -1, "greater than or equal to 0"),
+        ("cora_gcn.dataset", "pubmed", "'cora' or 'citeseer'"),
+        ("cora_gcn.model.architecture", "gin", "'gcn' or 'gat'"),
+        ("cora_gcn.training.gat.early_stopping_monitor", "loss", "'val_loss'"),
         ("imdb_transformer.training.early_stopping_patience", -1, "greater than or equal to 0"),
         ("mdn_synthetic.training.distribution", "tpu", "'none' or 'mirrored'"),
         ("cora_gcn.training.distribution", "mirrored", "full-batch on one device"),
@@ -70,28 +73,37 @@ def test_a_bad_value_is_named_with_what_was_expected_and_given(path, value, expe
 
 def test_patience_zero_is_valid_everywhere():
     params = project_parameters()
-    for name in ("cora_gcn", "imdb_transformer", "mdn_synthetic"):
-        params = _with(params, f"{name}.training.early_stopping_patience", 0)
+    for name in ("cora_gcn.training.gcn", "imdb_transformer.training", "mdn_synthetic.training"):
+        params = _with(params, f"{name}.early_stopping_patience", 0)
     validate_run_parameters(params, PIPELINES)
 
 
 def test_typos_and_missing_keys_are_named_and_every_error_is_listed():
     params = project_parameters()
     params["mdn_synthetic"]["training"]["epochz"] = 3
-    del params["cora_gcn"]["model"]["hidden_units"]
+    del params["cora_gcn"]["model"]["gat"]["hidden_units"]
     params["imdb_transformer"]["training"]["batch_size"] = 0
     with pytest.raises(ParameterError) as error:
         validate_run_parameters(params, PIPELINES)
     message = str(error.value)
     assert "'mdn_synthetic.training.epochz' is not a parameter of this pipeline" in message
-    assert "'cora_gcn.model.hidden_units' is missing" in message
+    assert "'cora_gcn.model.gat.hidden_units' is missing" in message
     assert "'imdb_transformer.training.batch_size'" in message
 
 
 def test_only_the_pipelines_being_run_are_checked():
-    params = _with(project_parameters(), "cora_gcn.model.hidden_units", 0)
+    params = _with(project_parameters(), "cora_gcn.model.gcn.hidden_units", 0)
     validate_run_parameters(params, ["mdn_synthetic"])
-    with pytest.raises(ParameterError, match=r"cora_gcn\.model\.hidden_units"):
+    with pytest.raises(ParameterError, match=r"cora_gcn\.model\.gcn\.hidden_units"):
         validate_run_parameters(params, ["cora_gcn"])
     with pytest.raises(ParameterError, match="Parameter 'nab_anomaly' is missing"):
         validate_run_parameters({"seed": 1, "mixed_precision": False}, ["nab_anomaly"])
+
+
+def test_the_reference_split_with_citeseer_is_refused_with_the_fix():
+    params = _with(project_parameters(), "cora_gcn.dataset", "citeseer")
+    with pytest.raises(
+        ParameterError, match=r"'cora_gcn'.*Cora only.*'cora_gcn\.split' to 'planetoid'"
+    ):
+        validate_run_parameters(params, ["cora_gcn"])
+    validate_run_parameters(_with(params, "cora_gcn.split", "planetoid"), ["cora_gcn"])

@@ -132,3 +132,62 @@ def prune_versions_command(keep: int, data_dir: Path) -> None:
     """Delete old run versions of the datasets under data/, keeping the newest ones."""
     deleted = prune_versions(data_dir, keep)
     click.echo(f"Deleted {len(deleted)} old versions under {data_dir} (kept the newest {keep}).")
+
+
+def _run_session(pipeline: str, runtime_params: dict[str, Any], env: str | None) -> None:
+    from kedro.framework.session import KedroSession
+
+    with KedroSession.create(env=env, runtime_params=runtime_params) as session:
+        session.run(pipeline_names=[pipeline])
+
+
+@cli.command(name="seeds")
+@click.option("--pipelines", "pipeline", required=True, help="the one pipeline to run")
+@click.option(
+    "--seeds", "seed_list", default="42-51", show_default=True, help="e.g. 42-51 or 42,43,47"
+)
+@click.option("--params", default="", help="as for kedro run: key=value pairs, comma-separated")
+@click.option("--env", "-e", default=None, help="Kedro configuration environment")
+@click.option(
+    "--metrics",
+    default="",
+    help="metrics to summarise, comma-separated (default: every run-level metric)",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also write the runs and the summary as JSON",
+)
+@click.pass_context
+def seeds_command(
+    ctx: click.Context,
+    pipeline: str,
+    seed_list: str,
+    params: str,
+    env: str | None,
+    metrics: str,
+    output: Path | None,
+) -> None:
+    """Run one pipeline once per seed, each its own MLflow run; print mean and std per metric."""
+    import json
+
+    from kedro.framework.cli.utils import _split_params
+    from kedro.framework.project import pipelines
+
+    from advanced_dl.seeds import format_summary, parse_seeds, sweep_seeds
+
+    check_pipeline_names([pipeline], pipelines)
+    try:
+        seeds = parse_seeds(seed_list)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--seeds'") from error
+    runtime_params = _split_params(ctx, None, params) if params else {}
+    if "seed" in runtime_params:
+        raise click.BadParameter("give seeds with --seeds, not --params", param_hint="'--params'")
+    names = [n.strip() for n in metrics.split(",") if n.strip()] or None
+    sweep = sweep_seeds(pipeline, seeds, runtime_params, env, _run_session)
+    click.echo(format_summary(sweep, names))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(sweep.as_dict(names), indent=2))

@@ -62,6 +62,8 @@ def _describe(error: Mapping[str, Any], prefix: str) -> str:
         return f"'{path}' is missing; add it to conf/base/parameters*.yml"
     if error["type"] == "extra_forbidden":
         return f"'{path}' is not a parameter of this pipeline (a typo?); got {error['input']!r}"
+    if isinstance(error["input"], Mapping):
+        return f"'{path}': {message}"  # a rule across keys: the message names them
     return f"'{path}': {message}; got {error['input']!r}"
 
 

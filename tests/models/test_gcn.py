@@ -13,7 +13,8 @@ import tensorflow as tf
 from spektral.layers import GCNConv as SpektralGCNConv
 
 from advanced_dl.features.graph import to_sparse_tensor
-from advanced_dl.models.gcn import GCNConv, SparseDropout, build_gcn, hidden_activations_model
+from advanced_dl.models import hidden_activations_model
+from advanced_dl.models.gcn import GCNConv, SparseDropout, build_gcn
 
 N_NODES, N_FEATURES, N_CLASSES = 5, 4, 3
 

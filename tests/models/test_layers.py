@@ -17,7 +17,8 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 import advanced_dl.models  # noqa: F401  (registers the layers)
-from advanced_dl.features.graph import to_sparse_tensor
+from advanced_dl.features.graph import attention_support, to_sparse_tensor
+from advanced_dl.models.gat import GATConv
 from advanced_dl.models.gcn import GCNConv, SparseDropout
 from advanced_dl.models.lstm_vae import GaussianSampling, ScaleFloor, VaeObjective
 from advanced_dl.models.mdn import MixtureDensityHead
@@ -39,6 +40,12 @@ def _graph_values():
     features = (RNG.random((5, 4)) < 0.5).astype("float32")
     adjacency = sp.csr_matrix(np.eye(5, k=1) + np.eye(5, k=-1), dtype="float32")
     return [tf.constant(features), to_sparse_tensor(GCNConv.preprocess(adjacency))]
+
+
+def _attention_values():
+    features = (RNG.random((5, 4)) < 0.5).astype("float32")
+    adjacency = sp.csr_matrix(np.eye(5, k=1) + np.eye(5, k=-1), dtype="float32")
+    return [tf.constant(features), to_sparse_tensor(attention_support(adjacency))]
 
 
 def _sparse_features():
@@ -64,6 +71,16 @@ CASES: dict[str, LayerCase] = {
             keras.Input(shape=(5,), batch_size=5, sparse=True),
         ],
         _graph_values,
+    ),
+    "GATConv": LayerCase(
+        lambda: GATConv(
+            2, attn_heads=3, add_self_loops=False, projection_dropout_rate=0.5, activation="elu"
+        ),
+        lambda: [
+            keras.Input(shape=(4,), batch_size=5),
+            keras.Input(shape=(5,), batch_size=5, sparse=True),
+        ],
+        _attention_values,
     ),
     "SparseDropout": LayerCase(
         lambda: SparseDropout(0.5),

@@ -9,11 +9,13 @@ import pytest
 import scipy.sparse as sp
 
 from advanced_dl.features import InvalidInputError
+from advanced_dl.models.gat import build_gat
 from advanced_dl.models.gcn import build_gcn
 from advanced_dl.pipelines.cora_gcn import nodes
 
 
-def test_served_model_matches_the_pipeline():
+@pytest.mark.parametrize("architecture", ["gcn", "gat"])
+def test_served_model_matches_the_pipeline(architecture):
     rng = np.random.default_rng(0)
     n_nodes = 6
     adjacency = sp.csr_matrix(np.eye(n_nodes, k=1) + np.eye(n_nodes, k=-1), dtype=np.float32)
@@ -24,18 +26,27 @@ def test_served_model_matches_the_pipeline():
         "adjacency": adjacency,
         "source": "reference",
     }
-    graph_filter = nodes.build_graph_filter(graph)
+    model_params = {
+        "architecture": architecture,
+        "gcn": {"row_normalise_features": False},
+        "gat": {"row_normalise_features": True},
+    }
+    features = nodes.build_node_features(graph, model_params)
+    graph_filter = nodes.build_graph_filter(graph, model_params)
     labels, class_names = nodes.encode_labels(graph)
     masks = {name: np.ones(n_nodes, dtype=bool) for name in ("train", "val", "test")}
     keras.utils.set_random_seed(0)
-    model = build_gcn(n_nodes, 5, 2, hidden_units=4)
-    _, report = nodes.evaluate_gcn(model, graph, graph_filter, labels, masks, class_names)
-    served = nodes.build_served_model(model, graph, graph_filter, class_names)
+    if architecture == "gat":
+        model = build_gat(n_nodes, 5, 2, hidden_units=2, attention_heads=2)
+    else:
+        model = build_gcn(n_nodes, 5, 2, hidden_units=4)
+    _, report = nodes.evaluate_model(model, features, graph_filter, labels, masks, class_names)
+    served = nodes.build_served_model(model, features, graph_filter, graph, class_names)
 
     output = served.predict(None, pd.DataFrame({"node": [4, 0, 4]}))
-    expected = np.asarray(
-        model(nodes.model_inputs(graph["features"], graph_filter), training=False)
-    )[[4, 0, 4]]
+    expected = np.asarray(model(nodes.model_inputs(features, graph_filter), training=False))[
+        [4, 0, 4]
+    ]
     np.testing.assert_array_equal(output[["probability_a", "probability_b"]], expected)
     assert output["paper_id"].tolist() == ["p4", "p0", "p4"]
     assert output["predicted_class"].tolist() == [class_names[k] for k in expected.argmax(1)]

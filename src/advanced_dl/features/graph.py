@@ -39,3 +39,15 @@ def to_sparse_tensor(matrix: sp.spmatrix) -> Any:
 def model_inputs(features: sp.spmatrix, graph_filter_matrix: sp.spmatrix) -> list[Any]:
     """``[features (N, F), A_hat (N, N)]`` as the sparse tensors the GCN takes."""
     return [to_sparse_tensor(features), to_sparse_tensor(graph_filter_matrix)]
+
+
+def attention_support(adjacency: sp.spmatrix) -> sp.csr_matrix:
+    """A + I: (N, N) float32 CSR of 0/1, the neighbourhoods a GAT layer attends over.
+
+    Each node attends to its neighbours and to itself. ``adjacency`` is 0/1
+    without self-loops, as for :func:`gcn_filter`.
+    """
+    if adjacency.diagonal().any():
+        raise ValueError("The adjacency matrix must have no self-loops before adding I")
+    identity = sp.identity(adjacency.shape[0], dtype=np.float32, format="csr")
+    return sp.csr_matrix((adjacency + identity) > 0, dtype=np.float32)

@@ -18,10 +18,11 @@ paper validates on the nodes after the training ones (the pipeline's
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import logging
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -180,9 +181,21 @@ def load_planetoid(paths: Mapping[str, str | Path], sha256: Mapping[str, str]) -
         if not ok:
             raise PlanetoidFileError(message)
 
-    # Node indices: 0..n_known-1 are allx's rows; test node test_order[i] is tx's row i.
-    # Indices in between that name no test node (isolated in Citeseer) get empty rows.
-    n_nodes = max(n_known + n_test, int(test_order.max()) + 1, max(graph, default=-1) + 1)
+    # The graph names every node: 0..n_known-1 are allx's rows; test node
+    # test_order[i] is tx's row i. Indices in between that name no test node
+    # (CiteSeer's 15 isolated nodes) keep empty features and no label.
+    n_nodes = max(graph, default=-1) + 1
+    if n_nodes < n_known + n_test:
+        raise PlanetoidFileError(
+            f"{files['graph']} has {n_nodes} nodes, fewer than the {n_known} of allx plus "
+            f"the {n_test} of tx"
+        )
+    if int(test_order.max()) >= n_nodes:
+        beyond = sorted(int(i) for i in test_order[test_order >= n_nodes])
+        raise PlanetoidFileError(
+            f"{files['test.index']} names nodes beyond the graph's {n_nodes} nodes "
+            f"(0..{n_nodes - 1}): {beyond[:10]}"
+        )
     features = sp.lil_matrix((n_nodes, x.shape[1]), dtype=np.float32)
     features[:n_known] = allx
     features[test_order] = tx
@@ -230,64 +243,74 @@ def load_planetoid(paths: Mapping[str, str | Path], sha256: Mapping[str, str]) -
 
 
 class PlanetoidDataset(AbstractDataset):
-    """The eight ``ind.<name>.*`` files of one Planetoid dataset, fetched, verified and read.
+    """The Planetoid datasets (``ind.<name>.*``), each fetched, verified and read on demand.
 
-    ``sha256`` pins every file (the one place the checksums live); each file is
-    fetched into ``data/01_raw/planetoid/`` and checked again before it is
-    unpickled. ``load`` returns :func:`load_planetoid`'s dict. Raw data is
-    read-only: ``save`` refuses.
+    ``sha256`` pins every file of every dataset, keyed by dataset name (the
+    one place the checksums live). ``load`` returns ``{name: load_function}``,
+    as Kedro's ``PartitionedDataset`` does, so a run fetches and reads only
+    the dataset it uses; each function fetches the eight files into
+    ``data/01_raw/planetoid/``, checks them again and returns
+    :func:`load_planetoid`'s dict. Raw data is read-only: ``save`` refuses.
 
     Example::
 
         cora_gcn.planetoid:
           type: advanced_dl.io.PlanetoidDataset
-          name: cora
-          sha256: {x: 23cf..., y: 9446..., ...}
+          sha256:
+            cora: {x: 23cf..., y: 9446..., ...}
+            citeseer: {x: d20d..., ...}
     """
 
     def __init__(
         self,
-        name: str,
-        sha256: Mapping[str, str],
+        sha256: Mapping[str, Mapping[str, str]],
         *,
         source: str = "planetoid",
         raw_dir: str = str(DEFAULT_RAW_DIR),
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        unpinned = sorted(set(PLANETOID_FILES) - set(sha256 or {}))
-        if unpinned:
-            raise DatasetError(
-                f"PlanetoidDataset {name!r}: sha256 must pin every file; missing {unpinned}"
-            )
-        self._name = name
-        self._sha256 = dict(sha256)
+        if not sha256:
+            raise DatasetError("PlanetoidDataset: sha256 must name at least one dataset")
+        for name, pins in sha256.items():
+            unpinned = sorted(set(PLANETOID_FILES) - set(pins or {}))
+            if unpinned:
+                raise DatasetError(
+                    f"PlanetoidDataset {name!r}: sha256 must pin every file; missing {unpinned}"
+                )
+        self._sha256 = {name: dict(pins) for name, pins in sha256.items()}
         self._source = source
         self._raw_dir = Path(raw_dir)
         self.metadata = metadata
 
-    def _relative_path(self, file: str) -> str:
-        return f"ind.{self._name}.{file}"
+    @staticmethod
+    def _relative_path(name: str, file: str) -> str:
+        return f"ind.{name}.{file}"
 
-    def load(self) -> dict[str, Any]:
+    def _load_one(self, name: str) -> dict[str, Any]:
+        pins = self._sha256[name]
         paths = {
             file: fetch(
                 self._source,
-                self._relative_path(file),
-                sha256=self._sha256[file],
+                self._relative_path(name, file),
+                sha256=pins[file],
                 raw_dir=self._raw_dir,
             )
             for file in PLANETOID_FILES
         }
-        return load_planetoid(paths, self._sha256)
+        return load_planetoid(paths, pins)
+
+    def load(self) -> dict[str, Callable[[], dict[str, Any]]]:
+        return {name: functools.partial(self._load_one, name) for name in self._sha256}
 
     def save(self, data: Any) -> None:
-        raise DatasetError(f"Planetoid {self._name!r} files are raw data, never written")
+        raise DatasetError("Planetoid files are raw data, never written")
 
     def _exists(self) -> bool:
         return all(
-            (self._raw_dir / self._source / self._relative_path(file)).is_file()
+            (self._raw_dir / self._source / self._relative_path(name, file)).is_file()
+            for name in self._sha256
             for file in PLANETOID_FILES
         )
 
     def _describe(self) -> dict[str, Any]:
-        return {"name": self._name, "source": self._source, "files": list(PLANETOID_FILES)}
+        return {"datasets": sorted(self._sha256), "source": self._source}

@@ -1,8 +1,22 @@
 """Keras models and layers (no Kedro). Importing this package registers every custom layer."""
 
+from __future__ import annotations
+
+import keras
+
 from advanced_dl.models import (
+    gat,  # noqa: F401
     gcn,  # noqa: F401
     lstm_vae,  # noqa: F401
     mdn,  # noqa: F401
     transformer,  # noqa: F401
 )
+
+# The first graph layer of each node classifier, by model name.
+HIDDEN_GRAPH_LAYERS = {"gcn": "gcn_hidden", "gat": "gat_hidden"}
+
+
+def hidden_activations_model(model: keras.Model) -> keras.Model:
+    """A model sharing ``model``'s weights that outputs its first graph layer's activations."""
+    layer = model.get_layer(HIDDEN_GRAPH_LAYERS[model.name])
+    return keras.Model(model.inputs, layer.output)

@@ -129,8 +129,3 @@ def build_gcn(
         weighted_metrics=["accuracy"],
     )
     return model
-
-
-def hidden_activations_model(model: keras.Model, layer_name: str = "gcn_hidden") -> keras.Model:
-    """A model sharing ``model``'s weights that outputs the first GCN layer's activations."""
-    return keras.Model(model.inputs, model.get_layer(layer_name).output)

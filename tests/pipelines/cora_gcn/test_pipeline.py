@@ -46,16 +46,19 @@ def synthetic_cora() -> tuple[str, str]:
     return "\n".join(content) + "\n", "\n".join(cites) + "\n"
 
 
-def _params() -> dict:
+def _params(architecture: str = "gcn") -> dict:
     path = REPO_ROOT / "conf" / "base" / f"parameters_{NS}.yml"
     params = yaml.safe_load(path.read_text())[NS]
+    params["model"]["architecture"] = architecture
     params["reference_split"] = {"train_per_class": 4, "val_size": 12, "test_size": 30}
-    params["training"].update(epochs=5)
+    params["training"]["gcn"].update(epochs=5)
+    params["training"]["gat"].update(epochs=5)
     params["tsne"].update(max_iter=250)
     return params
 
 
-def test_pipeline_runs_end_to_end_in_memory():
+@pytest.mark.parametrize("architecture", ["gcn", "gat"])
+def test_pipeline_runs_end_to_end_in_memory(architecture):
     content, cites = synthetic_cora()
     cora = {"content": parse_content(content, "content"), "citations": parse_cites(cites, "c")}
     pipeline = create_pipeline()
@@ -64,7 +67,7 @@ def test_pipeline_runs_end_to_end_in_memory():
         f"{NS}.planetoid": MemoryDataset({}, copy_mode="assign"),  # unused on this split
         "params:seed": MemoryDataset(42),
     }
-    for key, value in _params().items():
+    for key, value in _params(architecture).items():
         datasets[f"params:{NS}.{key}"] = MemoryDataset(value)
     for name in pipeline.all_outputs():
         datasets[name] = KeptMemoryDataset(copy_mode="assign")
@@ -91,6 +94,16 @@ def test_pipeline_runs_end_to_end_in_memory():
     assert panels == ["loss", "accuracy", "learning rate"]
     tsne_axis = catalog.load(f"{NS}.hidden_tsne_figure").axes[0]
     assert tsne_axis.get_legend_handles_labels()[1] == list(CLASSES)
+
+    weights = catalog.load(f"{NS}.neighbourhood_weights")
+    assert list(weights.columns) == ["node", "neighbour", "head", "weight"]
+    assert weights["head"].nunique() == (8 if architecture == "gat" else 1)
+    node = int(weights["node"].iloc[0])
+    assert masks["test"][node] and node in set(weights["neighbour"])  # attends to itself
+    if architecture == "gat":
+        np.testing.assert_allclose(weights.groupby("head")["weight"].sum(), 1.0, rtol=1e-5)
+    star = catalog.load(f"{NS}.neighbourhood_weights_figure").axes[0]
+    assert f"node {node}" in star.get_title()
 
     served = catalog.load(f"{NS}.served_model")
     assert isinstance(served, CoraGcnServingModel)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
@@ -31,6 +32,9 @@ import tensorflow as tf
 from advanced_dl.training import TrainingResult, hold_then_decay
 
 logger = logging.getLogger(__name__)
+
+LOSS_AVERAGES = ("all_nodes", "masked_nodes")
+MONITORS = ("val_loss", "val_loss_or_accuracy")
 
 
 @dataclass
@@ -42,11 +46,60 @@ class FullBatchResult(TrainingResult):
 
 @dataclass(frozen=True)
 class EarlyStoppingConfig:
-    """``keras.callbacks.EarlyStopping(monitor="val_loss", ...)`` settings."""
+    """When to stop and which epoch's weights to keep.
+
+    ``monitor="val_loss"``: ``keras.callbacks.EarlyStopping(monitor="val_loss",
+    ...)``, step for step. ``monitor="val_loss_or_accuracy"``: the GAT paper's
+    rule: the wait restarts whenever the validation loss reaches a new low OR
+    the validation accuracy a new high (ties count), and the weights kept are
+    those of the last epoch that did both.
+    """
 
     patience: int | None = 10
     min_delta: float = 0.0
     restore_best_weights: bool = True
+    monitor: str = "val_loss"
+
+
+class _EarlyStopper:
+    """Applies an :class:`EarlyStoppingConfig` epoch by epoch; keeps the chosen epoch's weights."""
+
+    def __init__(self, config: EarlyStoppingConfig, get_weights: Callable[[], list]) -> None:
+        if config.monitor not in MONITORS:
+            raise ValueError(f"monitor must be one of {MONITORS}, got {config.monitor!r}")
+        self.config = config
+        self._get_weights = get_weights
+        self.best_loss, self.best_accuracy = math.inf, -math.inf
+        self.best_epoch: int | None = None
+        self.best_weights: list | None = None
+        self._wait = 0
+
+    def _keep(self, epoch: int) -> None:
+        self.best_epoch = epoch
+        if self.config.restore_best_weights:
+            self.best_weights = self._get_weights()
+
+    def should_stop(self, epoch: int, val_loss: float, val_accuracy: float) -> bool:
+        config = self.config
+        if config.patience is None:
+            return False
+        if config.monitor == "val_loss_or_accuracy":
+            lower, higher = val_loss <= self.best_loss, val_accuracy >= self.best_accuracy
+            if lower and higher:
+                self._keep(epoch)
+            self.best_loss = min(self.best_loss, val_loss)
+            self.best_accuracy = max(self.best_accuracy, val_accuracy)
+            self._wait = 0 if lower or higher else self._wait + 1
+            return self._wait >= config.patience
+        # keras.callbacks.EarlyStopping(monitor="val_loss"), step for step.
+        if self.best_epoch is None:
+            self._keep(epoch)
+        self._wait += 1
+        if val_loss < self.best_loss - config.min_delta:
+            self.best_loss, self._wait = val_loss, 0
+            self._keep(epoch)
+            return False
+        return self._wait >= config.patience and epoch > 0
 
 
 def train_full_batch(
@@ -61,6 +114,7 @@ def train_full_batch(
     early_stopping: EarlyStoppingConfig,
     hold_epochs: int | None = None,
     decay_rate: float = 0.1,
+    loss_average: str = "all_nodes",
     verbose: bool = True,
 ) -> FullBatchResult:
     """Train ``model`` (compiled, inputs ``[features, graph_filter]``) on the whole graph.
@@ -75,6 +129,11 @@ def train_full_batch(
         early_stopping: patience None disables early stopping.
         hold_epochs: None keeps the learning rate constant; else the project's
             "hold then decay" schedule (x exp(-decay_rate) per epoch after it).
+        loss_average: ``"all_nodes"`` divides the masked cross-entropy by the
+            number of nodes (Keras' ``sample_weight`` semantics, as the GCN
+            reference); ``"masked_nodes"`` by the number of nodes in the mask
+            (the GAT paper's code), which weighs the data term against the
+            regularisation ``n_nodes / n_train`` times more.
 
     Returns:
         A ``FullBatchResult`` with Keras-named curves (``loss``, ``accuracy``,
@@ -90,11 +149,15 @@ def train_full_batch(
     val_weight = tf.constant(np.asarray(val_mask, dtype=np.float32))
     optimizer = model.optimizer
     weights = model.trainable_variables
+    if loss_average not in LOSS_AVERAGES:
+        raise ValueError(f"loss_average must be one of {LOSS_AVERAGES}, got {loss_average!r}")
+    by_mask = loss_average == "masked_nodes"
     inverse_nodes = tf.constant(1.0 / n_nodes, dtype=tf.float32)
 
     def masked_loss_and_accuracy(probabilities, weight):
         cross_entropy = keras.losses.categorical_crossentropy(y, probabilities)
-        loss = tf.reduce_sum(cross_entropy * weight) * inverse_nodes
+        scale = 1.0 / tf.reduce_sum(weight) if by_mask else inverse_nodes
+        loss = tf.reduce_sum(cross_entropy * weight) * scale
         hits = tf.cast(tf.equal(tf.argmax(probabilities, axis=1), tf.argmax(y, axis=1)), tf.float32)
         accuracy = tf.math.divide_no_nan(tf.reduce_sum(hits * weight), tf.reduce_sum(weight))
         return loss, accuracy
@@ -122,7 +185,7 @@ def train_full_batch(
         "learning_rate": [],
     }
     epoch_seconds: list[float] = []
-    best_loss, best_epoch, best_weights, wait = math.inf, None, None, 0
+    stopper = _EarlyStopper(early_stopping, model.get_weights)
     start = time.perf_counter()
     # Trace (build the TensorFlow graph) once, before the timed epochs.
     compiled_step = epoch_step.get_concrete_function(features, graph_filter)
@@ -152,25 +215,15 @@ def train_full_batch(
                 val_accuracy,
                 1000 * epoch_seconds[-1],
             )
-        if early_stopping.patience is None:
-            continue
-        # keras.callbacks.EarlyStopping(monitor="val_loss"), step for step.
-        if best_weights is None and early_stopping.restore_best_weights:
-            best_weights, best_epoch = model.get_weights(), epoch
-        wait += 1
-        if val_loss < best_loss - early_stopping.min_delta:
-            best_loss, best_epoch, wait = val_loss, epoch, 0
-            if early_stopping.restore_best_weights:
-                best_weights = model.get_weights()
-            continue
-        if wait >= early_stopping.patience and epoch > 0:
+        if stopper.should_stop(epoch, val_loss, val_accuracy):
             logger.info("Epoch %d: early stopping", epoch + 1)
             break
     fit_seconds = time.perf_counter() - start
-    if early_stopping.patience is not None and early_stopping.restore_best_weights:
-        model.set_weights(best_weights)
+    best_epoch = stopper.best_epoch
+    if stopper.best_weights is not None:
+        model.set_weights(stopper.best_weights)
         logger.info("Restored the weights of the best epoch: %d", best_epoch + 1)
-    if best_epoch is None or not early_stopping.restore_best_weights:
+    else:
         best_epoch = len(epoch_seconds) - 1  # the weights kept are the last epoch's
     return FullBatchResult(
         history=history,

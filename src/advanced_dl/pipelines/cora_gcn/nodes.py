@@ -1,6 +1,7 @@
-"""Nodes of ``cora_gcn``: a two-layer GCN on a citation graph (docs/algorithms.md, section 4).
+"""Nodes of ``cora_gcn``: a GCN or GAT on a citation graph (docs/algorithms.md, section 4).
 
-Shapes: N nodes (2708), F word features (1433), C classes (7). Nodes keep
+Shapes: N nodes (Cora 2708, CiteSeer 3327), F word features (1433, 3703), C
+classes (7, 6). Nodes keep
 features and graphs as SciPy CSR matrices; the model's inputs are made by
 ``advanced_dl.features.graph``, as in the served model. TensorFlow is
 imported only by the nodes that build, train or run the model. Parameters
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from advanced_dl.features.graph import gcn_filter, model_inputs
+from advanced_dl.features.graph import attention_support, gcn_filter, model_inputs
 from advanced_dl.io.cora import PAPER_ID, SUBJECT
 
 logger = logging.getLogger(__name__)
@@ -57,24 +59,62 @@ def _planetoid_class_names(planetoid: dict[str, Any], content: pd.DataFrame) -> 
     return names
 
 
+def _planetoid_graph(
+    planetoid: dict[str, Any],
+    dataset: str,
+    cora_content: pd.DataFrame,
+    planetoid_split: dict[str, int],
+) -> dict[str, Any]:
+    """``build_graph``'s result from one Planetoid dataset (``io.planetoid.load_planetoid``)."""
+    n_train, val_size = planetoid["train_index"].size, planetoid_split["val_size"]
+    if n_train + val_size > planetoid["n_known"]:
+        raise ValueError(
+            f"Parameter 'cora_gcn.planetoid_split.val_size' ({val_size}) plus the {n_train} "
+            f"training nodes exceed the {planetoid['n_known']} non-test nodes of {dataset}"
+        )
+    n_classes = int(planetoid["labels"].max()) + 1
+    # Only Cora's classes can be named: its papers are in the LINQS archive.
+    names = (
+        _planetoid_class_names(planetoid, cora_content)
+        if dataset == "cora"
+        else [f"class_{k}" for k in range(n_classes)]
+    )
+    labels = planetoid["labels"]
+    subjects = np.array([names[k] if k >= 0 else "" for k in labels], dtype=object)
+    n_nodes = len(labels)
+    return {
+        "node_ids": np.array([str(i) for i in range(n_nodes)], dtype=object),
+        "features": planetoid["features"].astype(np.float32).tocsr(),
+        "subjects": subjects,
+        "adjacency": planetoid["adjacency"].astype(np.float32).tocsr(),
+        "source": "planetoid",
+        "train_index": planetoid["train_index"],
+        "val_index": np.arange(n_train, n_train + val_size, dtype=np.int64),
+        "test_index": planetoid["test_index"],
+    }
+
+
 def build_graph(
     cora: dict[str, pd.DataFrame],
-    planetoid: dict[str, Any],
+    planetoid: dict[str, Callable[[], dict[str, Any]]],
+    dataset: str,
     split: str,
     planetoid_split: dict[str, int],
 ) -> dict[str, Any]:
     """The undirected citation graph with node features and subjects.
 
-    Reference split: nodes in ``cora.content`` order; an edge joins two papers
-    when either cites the other. Citations naming a paper absent from the
-    content file are dropped (their count is logged), as are self-citations
-    (the filter adds every self-loop). Planetoid split: the Planetoid files'
-    own nodes, features, labels and graph; validation is the
-    ``planetoid_split.val_size`` nodes after the training ones.
+    Reference split (Cora only): nodes in ``cora.content`` order; an edge
+    joins two papers when either cites the other. Citations naming a paper
+    absent from the content file are dropped (their count is logged), as are
+    self-citations (the filter adds every self-loop). Planetoid split: the
+    ``dataset``'s Planetoid files, with their own nodes, features, labels and
+    graph; validation is the ``planetoid_split.val_size`` nodes after the
+    training ones.
 
     Args:
         cora: ``{"content": (N, F + 2) table, "citations": (E, 2) table}`` (``io.CoraDataset``).
-        planetoid: the Planetoid files (``io.PlanetoidDataset``).
+        planetoid: a loader per Planetoid dataset (``io.PlanetoidDataset``);
+            only ``dataset``'s is called.
 
     Returns:
         dict: ``node_ids`` (N,) str, ``features`` (N, F) float32 CSR,
@@ -83,29 +123,11 @@ def build_graph(
         ``source`` ("reference" or "planetoid"), plus for Planetoid its
         ``train_index``, ``val_index``, ``test_index``.
     """
-    cora_content, cora_citations = cora["content"], cora["citations"]
     if split == "planetoid":
-        n_train, val_size = planetoid["train_index"].size, planetoid_split["val_size"]
-        if n_train + val_size > planetoid["n_known"]:
-            raise ValueError(
-                f"Parameter 'cora_gcn.planetoid_split.val_size' ({val_size}) plus the {n_train} "
-                f"training nodes exceed the {planetoid['n_known']} non-test nodes"
-            )
-        names = _planetoid_class_names(planetoid, cora_content)
-        labels = planetoid["labels"]
-        subjects = np.array([names[k] if k >= 0 else "" for k in labels], dtype=object)
-        n_nodes = len(labels)
-        return {
-            "node_ids": np.array([str(i) for i in range(n_nodes)], dtype=object),
-            "features": planetoid["features"].astype(np.float32).tocsr(),
-            "subjects": subjects,
-            "adjacency": planetoid["adjacency"].astype(np.float32).tocsr(),
-            "source": "planetoid",
-            "train_index": planetoid["train_index"],
-            "val_index": np.arange(n_train, n_train + val_size, dtype=np.int64),
-            "test_index": planetoid["test_index"],
-        }
-
+        return _planetoid_graph(planetoid[dataset](), dataset, cora["content"], planetoid_split)
+    if dataset != "cora":
+        raise ValueError(f"The reference split exists for Cora only, not {dataset!r}")
+    cora_content, cora_citations = cora["content"], cora["citations"]
     node_ids = cora_content[PAPER_ID].astype(str).to_numpy()
     position = pd.Series(np.arange(len(node_ids)), index=node_ids)
     cited = cora_citations["cited"].astype(str).map(position)
@@ -145,8 +167,30 @@ def build_graph(
     }
 
 
-def build_graph_filter(citation_graph: dict[str, Any]) -> sp.csr_matrix:
-    """A_hat = D^-1/2 (A + I) D^-1/2 of the citation graph: (N, N) float32 CSR."""
+def build_node_features(citation_graph: dict[str, Any], model: dict[str, Any]) -> sp.csr_matrix:
+    """The features the model reads: (N, F) float32 CSR.
+
+    The architecture's ``row_normalise_features`` divides each node's word
+    vector by its sum (the GCN and GAT papers' code); a node without words
+    keeps an empty row. Otherwise the 0/1 vectors pass unchanged.
+    """
+    features = citation_graph["features"].astype(np.float32).tocsr()
+    if not model[model["architecture"]]["row_normalise_features"]:
+        return features
+    sums = np.asarray(features.sum(axis=1), dtype=np.float64).ravel()
+    scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+    return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ features, dtype=np.float32)
+
+
+def build_graph_filter(citation_graph: dict[str, Any], model: dict[str, Any]) -> sp.csr_matrix:
+    """The graph the model reads: (N, N) float32 CSR.
+
+    GCN: the filter A_hat = D^-1/2 (A + I) D^-1/2. GAT: A + I, the
+    neighbourhoods (each node and its neighbours) its layers attend over;
+    the attention supplies the weights.
+    """
+    if model["architecture"] == "gat":
+        return attention_support(citation_graph["adjacency"])
     return gcn_filter(citation_graph["adjacency"])
 
 
@@ -216,79 +260,118 @@ def build_masks(
 # ---------------------------------------------------------------------------
 
 
-def train_gcn(
-    citation_graph: dict[str, Any],
+def train_model(
+    node_features: sp.csr_matrix,
     graph_filter: sp.csr_matrix,
     labels: np.ndarray,
     masks: dict[str, np.ndarray],
-    model_params: dict[str, Any],
-    training_params: dict[str, Any],
+    model: dict[str, Any],
+    training: dict[str, Any],
 ) -> tuple[Any, dict[str, Any]]:
-    """Build the reference GCN and train it full-batch (see ``full_batch.train_full_batch``).
+    """Build the chosen architecture and train it full-batch (``full_batch.train_full_batch``).
 
     Args:
-        citation_graph: ``features`` (N, F) CSR.
-        graph_filter: (N, N) A_hat.
+        node_features: (N, F) CSR.
+        graph_filter: (N, N): A_hat (GCN) or A + I (GAT).
         labels: (N, C) one-hot.
-        masks: ``train``/``val`` (N,) bool: loss weighted by the first,
-            validation (early stopping on its loss) on the second.
+        masks: ``train``/``val`` (N,) bool: loss on the first, validation
+            (early stopping) on the second.
+        model: ``architecture`` and one section per architecture.
+        training: one section per architecture, ``verbose``.
 
     Returns:
-        The trained model (best validation-loss weights restored) and the
+        The trained model (the kept epoch's weights restored) and the
         training history: per-epoch ``loss, accuracy, val_loss, val_accuracy,
         learning_rate, epoch_seconds`` plus ``fit_seconds`` (tracing included),
         ``compile_seconds``, ``mean_epoch_seconds`` (validation included),
         ``epochs_trained`` and ``best_epoch``.
     """
-    from advanced_dl.models.gcn import build_gcn
-
     from .full_batch import EarlyStoppingConfig, train_full_batch
 
-    training = training_params
-    features = citation_graph["features"]
-    model = build_gcn(
-        n_nodes=features.shape[0],
-        n_features=features.shape[1],
-        n_classes=labels.shape[1],
-        hidden_units=model_params["hidden_units"],
-        dropout_rate=float(model_params["dropout_rate"]),
-        l2_factor=float(model_params["l2_factor"]),
-        learning_rate=float(training["learning_rate"]),
+    architecture = model["architecture"]
+    optimisation = training[architecture]
+    keras_model = _build_model(
+        architecture,
+        model[architecture],
+        node_features.shape,
+        labels.shape[1],
+        float(optimisation["learning_rate"]),
     )
-    x, a = model_inputs(features, graph_filter)
+    x, a = model_inputs(node_features, graph_filter)
     result = train_full_batch(
-        model,
+        keras_model,
         x,
         a,
         labels,
         train_mask=masks["train"],
         val_mask=masks["val"],
-        epochs=training["epochs"],
+        epochs=optimisation["epochs"],
         early_stopping=EarlyStoppingConfig(
-            patience=training.get("early_stopping_patience"),
-            min_delta=float(training.get("early_stopping_min_delta", 0.0)),
-            restore_best_weights=bool(training.get("restore_best_weights", True)),
+            patience=optimisation["early_stopping_patience"],
+            min_delta=float(optimisation["early_stopping_min_delta"]),
+            restore_best_weights=bool(optimisation["restore_best_weights"]),
+            monitor=optimisation["early_stopping_monitor"],
         ),
-        hold_epochs=training.get("hold_epochs"),
-        decay_rate=float(training.get("decay_rate", 0.1)),
-        verbose=bool(training.get("verbose", True)),
+        hold_epochs=optimisation["hold_epochs"],
+        decay_rate=float(optimisation["decay_rate"]),
+        loss_average=optimisation["loss_average"],
+        verbose=bool(training["verbose"]),
     )
     history = result.as_metrics()
     history["compile_seconds"] = result.compile_seconds
     logger.info(
-        "Trained %d epochs in %.2f s (%.2f ms per epoch, tracing %.2f s); best epoch %d",
+        "Trained the %s %d epochs in %.2f s (%.2f ms per epoch, tracing %.2f s); kept epoch %d",
+        architecture.upper(),
         result.epochs_trained,
         result.fit_seconds,
         1000 * history["mean_epoch_seconds"],
         result.compile_seconds,
         result.best_epoch + 1,
     )
-    return model, history
+    return keras_model, history
 
 
-def evaluate_gcn(
+def _build_model(
+    architecture: str,
+    layers: dict[str, Any],
+    features_shape: tuple[int, int],
+    n_classes: int,
+    learning_rate: float,
+) -> Any:
+    """The compiled Keras model of ``architecture`` with its section's settings."""
+    n_nodes, n_features = features_shape
+    if architecture == "gat":
+        from advanced_dl.models.gat import build_gat
+
+        return build_gat(
+            n_nodes,
+            n_features,
+            n_classes,
+            hidden_units=layers["hidden_units"],
+            attention_heads=layers["attention_heads"],
+            output_heads=layers["output_heads"],
+            dropout_rate=float(layers["dropout_rate"]),
+            attention_dropout_rate=float(layers["attention_dropout_rate"]),
+            projection_dropout_rate=float(layers["projection_dropout_rate"]),
+            l2_factor=float(layers["l2_factor"]),
+            learning_rate=learning_rate,
+        )
+    from advanced_dl.models.gcn import build_gcn
+
+    return build_gcn(
+        n_nodes,
+        n_features,
+        n_classes,
+        hidden_units=layers["hidden_units"],
+        dropout_rate=float(layers["dropout_rate"]),
+        l2_factor=float(layers["l2_factor"]),
+        learning_rate=learning_rate,
+    )
+
+
+def evaluate_model(
     trained_model: Any,
-    citation_graph: dict[str, Any],
+    node_features: sp.csr_matrix,
     graph_filter: sp.csr_matrix,
     labels: np.ndarray,
     masks: dict[str, np.ndarray],
@@ -306,7 +389,7 @@ def evaluate_gcn(
     from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support
 
     probabilities = np.asarray(
-        trained_model(model_inputs(citation_graph["features"], graph_filter), training=False)
+        trained_model(model_inputs(node_features, graph_filter), training=False)
     )
     predicted = probabilities.argmax(axis=1)
     truth = labels.argmax(axis=1)
@@ -352,12 +435,12 @@ def evaluate_gcn(
 
 def embed_hidden_layer(
     trained_model: Any,
-    citation_graph: dict[str, Any],
+    node_features: sp.csr_matrix,
     graph_filter: sp.csr_matrix,
     tsne: dict[str, Any],
     seed: int,
 ) -> pd.DataFrame:
-    """t-SNE of the first GCN layer's activations (inference mode).
+    """t-SNE of the first graph layer's activations (inference mode).
 
     Args:
         tsne: ``perplexity``, ``max_iter`` (scikit-learn's, >= 250) and
@@ -369,12 +452,12 @@ def embed_hidden_layer(
     """
     from sklearn.manifold import TSNE
 
-    from advanced_dl.models.gcn import hidden_activations_model
+    from advanced_dl.models import hidden_activations_model
 
     max_nodes, max_iter = tsne["max_nodes"], tsne["max_iter"]
     hidden = np.asarray(
         hidden_activations_model(trained_model)(
-            model_inputs(citation_graph["features"], graph_filter), training=False
+            model_inputs(node_features, graph_filter), training=False
         )
     )
     nodes = np.arange(hidden.shape[0])
@@ -392,10 +475,63 @@ def embed_hidden_layer(
 # ---------------------------------------------------------------------------
 
 
+def neighbourhood_weights(
+    trained_model: Any,
+    node_features: sp.csr_matrix,
+    graph_filter: sp.csr_matrix,
+    masks: dict[str, np.ndarray],
+    neighbourhood_figure: dict[str, Any],
+) -> pd.DataFrame:
+    """The weight each neighbour of one node gets in the first graph layer.
+
+    GAT: the attention coefficients of every head (inference mode); GCN:
+    A_hat's fixed entries, one "head". The node is ``neighbourhood_figure.node``
+    or, when null, the test node with the most neighbours not above
+    ``max_neighbours`` (the lowest index among ties).
+
+    Returns:
+        (K * heads, 4) table ``node, neighbour, head, weight``: K is the node's
+        neighbourhood (itself included); weights sum to 1 per head for GAT.
+    """
+    support = graph_filter.tocsr()
+    degrees = np.diff(support.indptr) - (support.diagonal() != 0)
+    node = neighbourhood_figure["node"]
+    if node is None:
+        candidates = np.flatnonzero(
+            masks["test"] & (degrees <= neighbourhood_figure["max_neighbours"])
+        )
+        node = int(candidates[np.argmax(degrees[candidates])])
+    elif node >= support.shape[0]:
+        raise ValueError(
+            f"Parameter 'cora_gcn.neighbourhood_figure.node' ({node}) names no node: the graph "
+            f"has {support.shape[0]} (0..{support.shape[0] - 1})"
+        )
+    if trained_model.name != "gat":
+        row = support.getrow(node).tocoo()
+        return pd.DataFrame(
+            {"node": node, "neighbour": row.col, "head": 0, "weight": row.data.astype(np.float64)}
+        )
+    edges, coefficients = trained_model.get_layer("gat_hidden").attention(
+        model_inputs(node_features, graph_filter)
+    )
+    edges, coefficients = np.asarray(edges), np.asarray(coefficients, dtype=np.float64)
+    around = edges[:, 0] == node
+    heads = coefficients.shape[1]
+    return pd.DataFrame(
+        {
+            "node": node,
+            "neighbour": np.repeat(edges[around, 1], heads),
+            "head": np.tile(np.arange(heads), int(around.sum())),
+            "weight": coefficients[around].ravel(),
+        }
+    )
+
+
 def build_served_model(
     trained_model: Any,
-    citation_graph: dict[str, Any],
+    node_features: sp.csr_matrix,
     graph_filter: sp.csr_matrix,
+    citation_graph: dict[str, Any],
     class_names: list[str],
 ) -> Any:
     """The served model: node indices in, class probabilities and predicted class out."""
@@ -403,7 +539,7 @@ def build_served_model(
 
     return CoraGcnServingModel(
         keras_model=trained_model,
-        features=citation_graph["features"],
+        features=node_features,
         graph_filter=graph_filter,
         class_names=list(class_names),
         node_ids=[str(node) for node in citation_graph["node_ids"]],

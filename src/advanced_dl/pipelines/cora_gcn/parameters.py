@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from advanced_dl.schema import (
     DropoutRate,
@@ -17,6 +17,8 @@ from advanced_dl.schema import (
     Schema,
 )
 
+ARCHITECTURES = ("gcn", "gat")
+
 
 class ReferenceSplitParameters(Schema):
     train_per_class: PositiveInt
@@ -28,21 +30,48 @@ class PlanetoidSplitParameters(Schema):
     val_size: PositiveInt
 
 
-class ModelParameters(Schema):
+class GcnParameters(Schema):
     hidden_units: PositiveInt
     dropout_rate: DropoutRate
     l2_factor: NonNegativeFloat
+    row_normalise_features: bool
 
 
-class TrainingParameters(Schema):
+class GatParameters(Schema):
+    hidden_units: PositiveInt  # per head
+    attention_heads: PositiveInt
+    output_heads: PositiveInt
+    dropout_rate: DropoutRate  # on each layer's input
+    attention_dropout_rate: DropoutRate
+    projection_dropout_rate: DropoutRate
+    l2_factor: NonNegativeFloat
+    row_normalise_features: bool
+
+
+class ModelParameters(Schema):
+    architecture: Literal["gcn", "gat"]
+    gcn: GcnParameters
+    gat: GatParameters
+
+
+class OptimisationParameters(Schema):
+    """How one architecture is trained (Adam, full batch, early stopping on validation)."""
+
     learning_rate: LearningRate
     epochs: PositiveInt
     early_stopping_patience: Patience
     early_stopping_min_delta: NonNegativeFloat
+    early_stopping_monitor: Literal["val_loss", "val_loss_or_accuracy"]
     restore_best_weights: bool
     # null: Adam's rate stays constant (the reference); a number: "hold then decay".
     hold_epochs: NonNegativeInt | None
     decay_rate: NonNegativeFloat
+    loss_average: Literal["all_nodes", "masked_nodes"]
+
+
+class TrainingParameters(Schema):
+    gcn: OptimisationParameters
+    gat: OptimisationParameters
     verbose: bool
     distribution: str
 
@@ -63,10 +92,26 @@ class TsneParameters(Schema):
     max_nodes: Annotated[int, Field(strict=True, ge=10)] | None
 
 
+class NeighbourhoodFigureParameters(Schema):
+    node: NonNegativeInt | None  # null: a test node chosen by max_neighbours
+    max_neighbours: PositiveInt
+
+
 class Parameters(Schema):
+    dataset: Literal["cora", "citeseer"]
     split: Literal["reference", "planetoid"]
     reference_split: ReferenceSplitParameters
     planetoid_split: PlanetoidSplitParameters
     model: ModelParameters
     training: TrainingParameters
     tsne: TsneParameters
+    neighbourhood_figure: NeighbourhoodFigureParameters
+
+    @model_validator(mode="after")
+    def _reference_split_is_cora_only(self) -> Parameters:
+        if self.split == "reference" and self.dataset != "cora":
+            raise ValueError(
+                f"split 'reference' reads the LINQS Cora archive and exists for Cora only; "
+                f"with dataset '{self.dataset}' set 'cora_gcn.split' to 'planetoid'"
+            )
+        return self

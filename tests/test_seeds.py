@@ -1,0 +1,109 @@
+"""``kedro seeds``: one MLflow run per seed, tagged together, summarised per metric."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from advanced_dl.seeds import format_summary, parse_seeds, summarise, sweep_seeds
+from tests.conftest import latest_run, run_kedro
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [("42-45", [42, 43, 44, 45]), ("7", [7]), ("1,5-7, 3", [1, 5, 6, 7, 3]), ("4,4-5", [4, 5])],
+)
+def test_seed_lists_and_ranges(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("", "No seeds"), ("9-3", "backwards"), ("a", "integers")]
+)
+def test_bad_seed_lists_are_named(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_seeds(text)
+
+
+def test_summary_is_the_mean_and_sample_standard_deviation():
+    summary = summarise([0.80, 0.82, 0.84])
+    assert summary.mean == pytest.approx(0.82)
+    assert summary.std == pytest.approx(0.02)  # n - 1 in the denominator
+    assert (summary.minimum, summary.maximum, summary.count) == (0.80, 0.84, 3)
+    assert math.isnan(summarise([1.0]).std)
+
+
+def test_sweep_tags_each_run_and_summarises_run_level_metrics_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    seen: list[dict] = []
+
+    def run_once(pipeline, runtime_params, env):
+        # What a Kedro session with kedro-mlflow leaves behind: a finished run.
+        seen.append({"pipeline": pipeline, "env": env, **runtime_params})
+        seed = runtime_params["seed"]
+        with mlflow.start_run():
+            mlflow.log_metric("test_accuracy", 0.8 + seed / 100)
+            for epoch, loss in enumerate([1.0, 0.5, seed / 10]):
+                mlflow.log_metric("val_loss", loss, step=epoch)
+
+    sweep = sweep_seeds("cora_gcn", [1, 2, 3], {"cora_gcn.dataset": "citeseer"}, "gat", run_once)
+    assert [s["seed"] for s in seen] == [1, 2, 3]
+    assert all(s["cora_gcn.dataset"] == "citeseer" and s["env"] == "gat" for s in seen)
+    client = MlflowClient()
+    for seed, run_id in sweep.runs.items():
+        run = client.get_run(run_id)
+        assert run.data.tags["seed_sweep"] == sweep.sweep_id
+        assert run.data.metrics["test_accuracy"] == pytest.approx(0.8 + seed / 100)
+    summary = sweep.summary()
+    assert list(summary) == ["test_accuracy"]  # the per-epoch curve is left out
+    assert summary["test_accuracy"].mean == pytest.approx(0.82)
+    assert summary["test_accuracy"].std == pytest.approx(0.01)
+    assert mlflow.active_run() is None
+    text = format_summary(sweep)
+    assert "3 seeds (1, 2, 3)" in text and f"seed_sweep={sweep.sweep_id}" in text
+    with pytest.raises(ValueError, match=r"\['val_loss'\] are not logged by every run"):
+        sweep.summary(["val_loss"])
+
+
+@pytest.mark.slow
+def test_kedro_seeds_runs_each_seed_as_kedro_run_would(kedro_project, mirror):
+    params = (
+        "cora_gcn.split=planetoid,cora_gcn.training.gcn.epochs=3,cora_gcn.training.verbose=false,"
+        "cora_gcn.tsne.max_nodes=150,cora_gcn.tsne.max_iter=250"
+    )
+    output = kedro_project / "sweep.json"
+    result = run_kedro(
+        kedro_project,
+        "seeds",
+        "--pipelines",
+        "cora_gcn",
+        "--seeds",
+        "42-43",
+        "--params",
+        params,
+        "--metrics",
+        "test_accuracy,mean_epoch_seconds",
+        "--output",
+        str(output),
+    )
+    sweep = json.loads(output.read_text())
+    assert [run["seed"] for run in sweep["runs"]] == [42, 43]
+    accuracies = [run["metrics"]["test_accuracy"] for run in sweep["runs"]]
+    assert sweep["summary"]["test_accuracy"]["mean"] == pytest.approx(statistics.fmean(accuracies))
+    assert sweep["summary"]["test_accuracy"]["std"] == pytest.approx(statistics.stdev(accuracies))
+    assert "test_accuracy" in result.stdout and sweep["seed_sweep"] in result.stdout
+    client = MlflowClient(tracking_uri=f"sqlite:///{kedro_project / 'mlflow.db'}")
+    for run in sweep["runs"]:
+        logged = client.get_run(run["run_id"])
+        assert logged.data.tags["seed_sweep"] == sweep["seed_sweep"]
+        assert logged.data.params["seed"] == str(run["seed"])
+    # A seed in a sweep gives what `kedro run` gives with that seed.
+    run_kedro(kedro_project, "run", "--pipelines", "cora_gcn", "--params", f"seed=42,{params}")
+    _, alone = latest_run(kedro_project, "cora_gcn")
+    assert alone.data.metrics["test_accuracy"] == accuracies[0]
