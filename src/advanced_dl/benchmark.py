@@ -87,7 +87,15 @@ EXPECTATIONS: dict[str, Expectation] = {
         reference="Numenta HTM about 93 on art_daily_jumpsup (same normalisation)",
     ),
     "imdb_transformer": Expectation(
-        quality=("test_accuracy", "test_loss", "test_roc_auc", "test_f1", "mean_epoch_seconds"),
+        quality=(
+            "test_accuracy",
+            "test_loss",
+            "test_roc_auc",
+            "test_f1",
+            "mean_epoch_seconds",
+            "baseline_test_accuracy",
+            "baseline_fit_seconds",
+        ),
         target="test_accuracy >= 0.87; peak memory < 3 GB",
         check=lambda m, run: m["test_accuracy"] >= 0.87 and run.peak_gb < 3.0,
         reference="keras-io 0.8745 (validated on test); textbook 0.816 test after 8 epochs",
@@ -220,6 +228,24 @@ def machine_description() -> dict[str, str]:
     return {"cores": str(os.cpu_count()), "memory": memory, "cpu": cpu}
 
 
+def _measured_kedro(arguments: list[str], log: Path, tracking_uri: str) -> dict:
+    """``kedro <arguments>`` in a child process: wall time and peak memory; output in ``log``."""
+    kedro = str(Path(sys.executable).parent / "kedro")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "KEDRO_DISABLE_TELEMETRY": "1"}
+    print(f"[benchmark] {' '.join(arguments)} (log: {log})", flush=True)
+    measured = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(log), kedro, *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    outcome = json.loads(measured.stdout.strip().splitlines()[-1])
+    if outcome["returncode"] != 0:
+        raise RuntimeError(f"kedro {' '.join(arguments)} failed; see {log}")
+    return outcome
+
+
 def run_pipeline(
     pipeline: str, seed: int, params: str, log_dir: Path, tracking_uri: str
 ) -> RunResult:
@@ -230,20 +256,9 @@ def run_pipeline(
     all_params = ",".join(p for p in (f"seed={seed}", params) if p)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{pipeline}-seed{seed}{'-' + params.replace('=', '-') if params else ''}.log"
-    kedro = str(Path(sys.executable).parent / "kedro")
-    command = [kedro, "run", "--pipelines", pipeline, "--params", all_params]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "KEDRO_DISABLE_TELEMETRY": "1"}
-    print(f"[benchmark] {' '.join(command[1:])} (log: {log})", flush=True)
-    measured = subprocess.run(
-        [sys.executable, "-c", _MEASURE, str(log), *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+    outcome = _measured_kedro(
+        ["run", "--pipelines", pipeline, "--params", all_params], log, tracking_uri
     )
-    outcome = json.loads(measured.stdout.strip().splitlines()[-1])
-    if outcome["returncode"] != 0:
-        raise RuntimeError(f"{' '.join(command)} failed; see {log}")
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment = client.get_experiment_by_name(pipeline)
     run = client.search_runs(
@@ -267,9 +282,7 @@ def run_sweep(target: PlanetoidTarget, seeds: str, log_dir: Path, tracking_uri: 
     log_dir.mkdir(parents=True, exist_ok=True)
     name = f"cora_gcn-{target.dataset}-{target.architecture}-seeds"
     log, output = log_dir / f"{name}.log", log_dir / f"{name}.json"
-    kedro = str(Path(sys.executable).parent / "kedro")
-    command = [
-        kedro,
+    arguments = [
         "seeds",
         "--pipelines",
         "cora_gcn",
@@ -282,18 +295,7 @@ def run_sweep(target: PlanetoidTarget, seeds: str, log_dir: Path, tracking_uri: 
         "--output",
         str(output),
     ]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "KEDRO_DISABLE_TELEMETRY": "1"}
-    print(f"[benchmark] {' '.join(command[1:])} (log: {log})", flush=True)
-    measured = subprocess.run(
-        [sys.executable, "-c", _MEASURE, str(log), *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    outcome = json.loads(measured.stdout.strip().splitlines()[-1])
-    if outcome["returncode"] != 0:
-        raise RuntimeError(f"{' '.join(command)} failed; see {log}")
+    outcome = _measured_kedro(arguments, log, tracking_uri)
     result = SweepResult(
         target, json.loads(output.read_text()), outcome["wall_seconds"], outcome["peak_rss_kb"]
     )

@@ -27,6 +27,17 @@ def one_hot(classes: list[int], n_classes: int = 3) -> np.ndarray:
     return np.eye(n_classes, dtype=np.int32)[classes]
 
 
+def write_files(folder: Path, name: str, objects: dict, test_index: str) -> dict[str, Path]:
+    """``ind.<name>.<file>``: each object pickled as the Planetoid files are, and the index."""
+    paths = {}
+    for file, value in objects.items():
+        paths[file] = folder / f"ind.{name}.{file}"
+        paths[file].write_bytes(pickle.dumps(value, protocol=2))
+    paths["test.index"] = folder / f"ind.{name}.test.index"
+    paths["test.index"].write_text(test_index)
+    return paths
+
+
 def write_planetoid(folder: Path) -> dict[str, Path]:
     """Six nodes: 0-1 train, 0-3 allx, test nodes listed as 5 then 4 (tx rows in that order)."""
     features = np.arange(6 * 4, dtype=np.float32).reshape(6, 4) % 2
@@ -40,13 +51,7 @@ def write_planetoid(folder: Path) -> dict[str, Path]:
         # Node 3 lists a self-loop and a duplicate; edges are one-directional on purpose.
         "graph": collections.defaultdict(list, {0: [1], 1: [2], 3: [3, 4, 4], 5: [0]}),
     }
-    paths = {}
-    for name, value in objects.items():
-        paths[name] = folder / f"ind.tiny.{name}"
-        paths[name].write_bytes(pickle.dumps(value, protocol=2))
-    paths["test.index"] = folder / "ind.tiny.test.index"
-    paths["test.index"].write_text("5\n4\n")
-    return paths
+    return write_files(folder, "tiny", objects, "5\n4\n")
 
 
 def hashes(paths: dict[str, Path]) -> dict[str, str]:
@@ -109,13 +114,7 @@ def write_citeseer_like(folder: Path) -> dict[str, Path]:
             list, {0: [1], 1: [0], 2: [7], 3: [5], 4: [], 5: [3], 6: [], 7: [2]}
         ),
     }
-    paths = {}
-    for name, value in objects.items():
-        paths[name] = folder / f"ind.gappy.{name}"
-        paths[name].write_bytes(pickle.dumps(value, protocol=2))
-    paths["test.index"] = folder / "ind.gappy.test.index"
-    paths["test.index"].write_text("7\n5\n")
-    return paths
+    return write_files(folder, "gappy", objects, "7\n5\n")
 
 
 def test_test_rows_land_on_their_node_ids_and_gaps_stay_empty(tmp_path):

@@ -16,7 +16,7 @@ from typing import Any
 import keras
 from spektral.layers import GATConv as SpektralGATConv
 
-from advanced_dl.models.gcn import SparseDropout
+from advanced_dl.models.gcn import SparseDropout, compile_node_classifier
 
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
@@ -156,6 +156,14 @@ def build_gat(
     ``5e-4 * sum(w**2) / 2``, hence the default 2.5e-4.
     """
     regulariser = keras.regularizers.l2(l2_factor)
+    # What both layers share: dropout inside attention, decay, precomputed self-loops.
+    shared = {
+        "dropout_rate": attention_dropout_rate,
+        "projection_dropout_rate": projection_dropout_rate,
+        "add_self_loops": False,
+        "kernel_regularizer": regulariser,
+        "attn_kernel_regularizer": regulariser,
+    }
     features = keras.Input(shape=(n_features,), batch_size=n_nodes, sparse=True, name="features")
     adjacency = keras.Input(shape=(n_nodes,), batch_size=n_nodes, sparse=True, name="adjacency")
     hidden = SparseDropout(dropout_rate, name="input_dropout")(features)
@@ -163,31 +171,18 @@ def build_gat(
         hidden_units,
         attn_heads=attention_heads,
         concat_heads=True,
-        dropout_rate=attention_dropout_rate,
-        projection_dropout_rate=projection_dropout_rate,
-        add_self_loops=False,
         activation="elu",
-        kernel_regularizer=regulariser,
-        attn_kernel_regularizer=regulariser,
         name="gat_hidden",
+        **shared,
     )([hidden, adjacency])
     hidden = keras.layers.Dropout(dropout_rate, name="hidden_dropout")(hidden)
     probabilities = GATConv(
         n_classes,
         attn_heads=output_heads,
         concat_heads=False,
-        dropout_rate=attention_dropout_rate,
-        projection_dropout_rate=projection_dropout_rate,
-        add_self_loops=False,
         activation="softmax",
-        kernel_regularizer=regulariser,
-        attn_kernel_regularizer=regulariser,
         name="gat_output",
+        **shared,
     )([hidden, adjacency])
     model = keras.Model([features, adjacency], probabilities, name="gat")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="categorical_crossentropy",
-        weighted_metrics=["accuracy"],
-    )
-    return model
+    return compile_node_classifier(model, learning_rate)

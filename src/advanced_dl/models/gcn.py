@@ -123,6 +123,11 @@ def build_gcn(
         [hidden, graph_filter]
     )
     model = keras.Model([features, graph_filter], probabilities, name="gcn")
+    return compile_node_classifier(model, learning_rate)
+
+
+def compile_node_classifier(model: keras.Model, learning_rate: float) -> keras.Model:
+    """Adam and categorical cross-entropy; accuracy weighted by the node mask (full batch)."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="categorical_crossentropy",

@@ -18,6 +18,11 @@ METRICS = (
     "test_f1",
     "mean_epoch_seconds",
     "fit_seconds",
+    # the TF-IDF baseline, in the same run
+    "baseline_test_accuracy",
+    "baseline_test_roc_auc",
+    "baseline_test_f1",
+    "baseline_fit_seconds",
 )
 FIGURES = ("training_history.png", "confusion_matrix.png", "attention.png")
 

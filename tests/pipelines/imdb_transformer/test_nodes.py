@@ -12,6 +12,7 @@ from advanced_dl.pipelines.imdb_transformer.figures import plot_attention, plot_
 from advanced_dl.pipelines.imdb_transformer.nodes import (
     build_served_model,
     evaluate_classifier,
+    fit_baseline,
     learn_review_vocabulary,
     split_reviews,
     train_transformer,
@@ -143,6 +144,48 @@ def test_evaluate_classifier_metrics():
     assert metrics["test_f1"] == pytest.approx(0.5)
     expected_loss = -np.mean(np.log([0.9, 0.4, 0.8, 0.4]))
     assert metrics["test_loss"] == pytest.approx(expected_loss)
+
+
+BASELINE = {
+    "enabled": True,
+    "ngram_max": 2,
+    "min_df": 1,
+    "sublinear_tf": True,
+    "C": 4.0,
+    "max_iter": 1000,
+}
+
+
+def _opinions(words: dict[int, str], n: int, seed: int) -> pd.DataFrame:
+    """Reviews whose sentiment shows only in one word: ``words[label]``, among neutral ones."""
+    rng = np.random.default_rng(seed)
+    neutral = ["film", "plot", "actor", "scene", "story", "music", "ending", "camera"]
+    rows = []
+    for i in range(n):
+        label = i % 2
+        text = " ".join([*rng.choice(neutral, size=6), words[label], *rng.choice(neutral, size=3)])
+        rows.append({"text": text, "label": label})
+    return pd.DataFrame(rows)
+
+
+def test_baseline_learns_a_separable_vocabulary_and_reports_the_same_metrics():
+    words = {0: "dreadful", 1: "wonderful"}
+    train, test = _opinions(words, 40, seed=0), _opinions(words, 20, seed=1)
+    metrics = fit_baseline(train, test, BASELINE, EVALUATION)
+    assert set(metrics) == {
+        "baseline_test_accuracy",
+        "baseline_test_loss",
+        "baseline_test_roc_auc",
+        "baseline_test_f1",
+        "baseline_fit_seconds",
+    }
+    assert metrics["baseline_test_accuracy"] == 1.0
+    assert metrics["baseline_test_roc_auc"] == 1.0
+    assert metrics["baseline_fit_seconds"] > 0
+    # Swapped sentiment words in the test reviews: the baseline gets (nearly) every one wrong.
+    swapped = _opinions({0: "wonderful", 1: "dreadful"}, 20, seed=1)
+    assert fit_baseline(train, swapped, BASELINE, EVALUATION)["baseline_test_accuracy"] <= 0.1
+    assert fit_baseline(train, test, {**BASELINE, "enabled": False}, EVALUATION) == {}
 
 
 def test_figures(trained):

@@ -51,6 +51,9 @@ def test_pipeline_runs_end_to_end_in_memory(tmp_path):
     metrics = catalog.load(f"{NS}.test_metrics")
     assert set(metrics) == {"test_accuracy", "test_loss", "test_roc_auc", "test_f1"}
     assert all(math.isfinite(v) for v in metrics.values())
+    baseline = catalog.load(f"{NS}.baseline_metrics")
+    assert set(baseline) == {f"baseline_{name}" for name in metrics} | {"baseline_fit_seconds"}
+    assert 0.0 <= baseline["baseline_test_accuracy"] <= 1.0
     history = catalog.load(f"{NS}.training_history")
     assert history["epochs_trained"] == 1 and history["mean_epoch_seconds"] > 0
     panels = [a.get_ylabel() for a in catalog.load(f"{NS}.training_history_figure").axes]

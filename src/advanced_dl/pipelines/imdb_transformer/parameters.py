@@ -58,6 +58,15 @@ class EvaluationParameters(Schema):
     threshold: Probability
 
 
+class BaselineParameters(Schema):
+    enabled: bool
+    ngram_max: PositiveInt  # word 1..ngram_max-grams
+    min_df: PositiveInt  # in at least this many training reviews
+    sublinear_tf: bool
+    C: PositiveFloat  # logistic regression's inverse regularisation strength
+    max_iter: PositiveInt
+
+
 class FigureParameters(Schema):
     attention_review_index: NonNegativeInt
     attention_tokens: PositiveInt
@@ -69,4 +78,5 @@ class Parameters(Schema):
     model: ModelParameters
     training: TrainingParameters
     evaluation: EvaluationParameters
+    baseline: BaselineParameters
     figures: FigureParameters

@@ -8,6 +8,7 @@ from .figures import plot_attention, plot_confusion_matrix
 from .nodes import (
     build_served_model,
     evaluate_classifier,
+    fit_baseline,
     learn_review_vocabulary,
     predict_test_reviews,
     split_reviews,
@@ -68,6 +69,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["test_reviews", "test_probabilities", "params:evaluation"],
                 "test_metrics",
                 name="evaluate_classifier",
+            ),
+            Node(
+                fit_baseline,
+                ["train_reviews", "test_reviews", "params:baseline", "params:evaluation"],
+                "baseline_metrics",
+                name="fit_baseline",
             ),
             Node(
                 plot_training_history,
