@@ -63,7 +63,6 @@ def _run(**options: Any) -> dict[str, Any]:
     check_pipeline_names(requested, pipelines)
     if any(options.get(name) for name in _SELECTION_OPTIONS):
         return kedro_run.callback(**options)
-    import mlflow
 
     from advanced_dl.pipeline_registry import ON_DEMAND_PIPELINES
 
@@ -72,11 +71,20 @@ def _run(**options: Any) -> dict[str, Any]:
     for name in names:
         logger.info("Running pipeline %s (%d of %d)", name, names.index(name) + 1, len(names))
         results.update(kedro_run.callback(**{**options, "pipelines": [name]}) or {})
-        # kedro-mlflow re-enters its run before every node and ends it once, so
-        # the run can stay on MLflow's stack; the next session would adopt it.
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
+        _end_stray_runs()
     return results
+
+
+def _end_stray_runs() -> None:
+    """Leave MLflow's run stack empty after a session.
+
+    kedro-mlflow re-enters its run before every node and ends it once, so the
+    run can stay on MLflow's stack; the next session in this process would adopt it.
+    """
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
 
 
 run = click.Command(
@@ -139,6 +147,7 @@ def _run_session(pipeline: str, runtime_params: dict[str, Any], env: str | None)
 
     with KedroSession.create(env=env, runtime_params=runtime_params) as session:
         session.run(pipeline_names=[pipeline])
+    _end_stray_runs()
 
 
 @cli.command(name="seeds")

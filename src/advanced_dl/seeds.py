@@ -119,8 +119,9 @@ def sweep_seeds(
 ) -> SeedSweep:
     """Run ``pipeline`` once per seed with ``params``; collect and tag the MLflow runs.
 
-    ``run_once(pipeline, runtime_params, env)`` runs one Kedro session (the
-    command passes a ``KedroSession`` runner; tests may pass another).
+    ``run_once(pipeline, runtime_params, env)`` runs one Kedro session and
+    leaves no run open (the command passes a ``KedroSession`` runner; tests
+    may pass another).
     """
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -131,9 +132,6 @@ def sweep_seeds(
         logger.info("Seed sweep %s: %s with seed %d", sweep.sweep_id, pipeline, seed)
         run_once(pipeline, {**params, "seed": seed}, env)
         run = mlflow.last_active_run()
-        # kedro-mlflow may leave its run on the fluent stack; the next session would adopt it.
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
         if run is None:
             raise RuntimeError(f"The {pipeline} run with seed {seed} logged no MLflow run")
         run_id = run.info.run_id

@@ -51,3 +51,11 @@ def attention_support(adjacency: sp.spmatrix) -> sp.csr_matrix:
         raise ValueError("The adjacency matrix must have no self-loops before adding I")
     identity = sp.identity(adjacency.shape[0], dtype=np.float32, format="csr")
     return sp.csr_matrix((adjacency + identity) > 0, dtype=np.float32)
+
+
+def row_normalise(features: sp.spmatrix) -> sp.csr_matrix:
+    """Each row divided by its sum: (N, F) float32 CSR; an all-zero row stays zero."""
+    features = sp.csr_matrix(features, dtype=np.float32)
+    sums = np.asarray(features.sum(axis=1), dtype=np.float64).ravel()
+    scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+    return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ features, dtype=np.float32)

@@ -16,11 +16,11 @@ from typing import Any
 import keras
 from spektral.layers import GATConv as SpektralGATConv
 
-from advanced_dl.models.gcn import SparseDropout, compile_node_classifier
+from advanced_dl.models.gcn import ListMaskFix, SparseDropout, compile_node_classifier
 
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
-class GATConv(SpektralGATConv):
+class GATConv(ListMaskFix, SpektralGATConv):
     """spektral's multi-head graph attention layer made to work under Keras 3.
 
     Inputs ``[x, a]``: node features (n_nodes, n_features), dense or sparse,
@@ -43,11 +43,6 @@ class GATConv(SpektralGATConv):
             self.projection_dropout_rate, dtype=self.dtype_policy
         )
 
-    def call(self, inputs: Any, mask: Any = None) -> Any:
-        if isinstance(mask, list | tuple) and all(m is None for m in mask):
-            mask = None
-        return super().call(inputs, mask=mask)
-
     def _call_single(self, x: Any, a: Any) -> tuple[Any, Any]:
         """Message passing on one sparse graph; row i of ``a`` lists what node i attends to.
 
@@ -59,14 +54,24 @@ class GATConv(SpektralGATConv):
         than spektral's unsorted segments; for a symmetric graph the result
         is the same.
         """
+        return self._attend(x, self._edges(x, a))
+
+    def _edges(self, x: Any, a: Any) -> Any:
+        """(E, 2) ``(target, source)`` of ``a`` in row-major order, self-loops added if asked."""
         import tensorflow as tf
         from spektral.layers import ops
 
         indices = tf.sparse.reorder(a).indices
-        n_nodes = tf.shape(x, out_type=indices.dtype)[-2]
         if self.add_self_loops:
+            n_nodes = tf.shape(x, out_type=indices.dtype)[-2]
             indices = ops.add_self_loops_indices(indices, n_nodes)  # reordered too
-        targets, sources = indices[:, 0], indices[:, 1]
+        return indices
+
+    def _attend(self, x: Any, edges: Any) -> tuple[Any, Any]:
+        """Node outputs and (E, heads, 1) coefficients over the row-sorted ``edges``."""
+        import tensorflow as tf
+
+        targets, sources = edges[:, 0], edges[:, 1]
         kernel = tf.reshape(self.kernel, (-1, self.attn_heads * self.channels))
         if isinstance(x, tf.SparseTensor):
             projected = tf.sparse.sparse_dense_matmul(x, kernel)
@@ -84,11 +89,6 @@ class GATConv(SpektralGATConv):
         coefficients = self.dropout(coefficients)[..., None]
         messages = coefficients * tf.gather(self.projection_dropout(projected), sources)
         return tf.math.segment_sum(messages, targets), coefficients
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        if isinstance(mask, list | tuple) and all(m is None for m in mask):
-            return None
-        return super().compute_mask(inputs, mask)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         output_shape = (*input_shape[0][:-1], self.output_dim)
@@ -115,15 +115,11 @@ class GATConv(SpektralGATConv):
             its sources.
         """
         import tensorflow as tf
-        from spektral.layers import ops
 
         x, a = inputs
-        indices = tf.sparse.reorder(a).indices
-        if self.add_self_loops:
-            indices = ops.add_self_loops_indices(indices, tf.shape(x, out_type=indices.dtype)[-2])
-        support = tf.SparseTensor(indices, tf.ones_like(indices[:, 0], tf.float32), a.dense_shape)
-        _, coefficients = self._call_single(x, support)
-        return indices, tf.squeeze(coefficients, -1)
+        edges = self._edges(x, a)
+        _, coefficients = self._attend(x, edges)
+        return edges, tf.squeeze(coefficients, -1)
 
 
 def build_gat(

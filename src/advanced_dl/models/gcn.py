@@ -3,7 +3,8 @@
 spektral 1.3 was written for Keras 2. Under Keras 3 a layer called on a list
 ``[x, a]`` receives ``mask=[None, None]`` rather than ``None``, and spektral's
 ``GCNConv.call`` then multiplies its output by ``mask[0]`` (``None``) and fails.
-:class:`GCNConv` below collapses an all-None mask to None, and is registered so
+:class:`ListMaskFix` collapses an all-None mask to None (``GATConv`` uses it
+too), and :class:`GCNConv` is registered so
 a saved model reloads without ``custom_objects``.
 """
 
@@ -15,14 +16,9 @@ import keras
 from spektral.layers import GCNConv as SpektralGCNConv
 
 
-@keras.saving.register_keras_serializable(package="advanced_dl")
-class GCNConv(SpektralGCNConv):
-    """spektral's ``GCNConv`` (X' = A_hat X W [+ b]) made to work under Keras 3.
-
-    Inputs ``[x, a]``: node features (n_nodes, n_features) and the filter
-    A_hat (n_nodes, n_nodes), dense or ``tf.SparseTensor``. Output
-    (n_nodes, channels).
-    """
+class ListMaskFix:
+    """Keras 3 calls a layer on ``[x, a]`` with ``mask=[None, None]``; spektral's
+    convolutions expect None there. Placed before the spektral class in the bases."""
 
     def call(self, inputs: Any, mask: Any = None) -> Any:
         if isinstance(mask, list | tuple) and all(m is None for m in mask):
@@ -34,6 +30,16 @@ class GCNConv(SpektralGCNConv):
         if isinstance(mask, list | tuple) and all(m is None for m in mask):
             return None
         return super().compute_mask(inputs, mask)
+
+
+@keras.saving.register_keras_serializable(package="advanced_dl")
+class GCNConv(ListMaskFix, SpektralGCNConv):
+    """spektral's ``GCNConv`` (X' = A_hat X W [+ b]) made to work under Keras 3.
+
+    Inputs ``[x, a]``: node features (n_nodes, n_features) and the filter
+    A_hat (n_nodes, n_nodes), dense or ``tf.SparseTensor``. Output
+    (n_nodes, channels).
+    """
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         features_shape = input_shape[0]

@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from advanced_dl.features.graph import attention_support, gcn_filter, model_inputs
+from advanced_dl.features.graph import (
+    attention_support,
+    gcn_filter,
+    model_inputs,
+    row_normalise,
+)
 from advanced_dl.io.cora import PAPER_ID, SUBJECT
 
 logger = logging.getLogger(__name__)
@@ -177,9 +182,7 @@ def build_node_features(citation_graph: dict[str, Any], model: dict[str, Any]) -
     features = citation_graph["features"].astype(np.float32).tocsr()
     if not model[model["architecture"]]["row_normalise_features"]:
         return features
-    sums = np.asarray(features.sum(axis=1), dtype=np.float64).ravel()
-    scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
-    return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ features, dtype=np.float32)
+    return row_normalise(features)
 
 
 def build_graph_filter(citation_graph: dict[str, Any], model: dict[str, Any]) -> sp.csr_matrix:
