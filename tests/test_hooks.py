@@ -89,3 +89,40 @@ def test_files_from_before_versioning_are_named_before_the_run(tmp_path):
     catalog = DataCatalog({"scaler": JSONDataset(filepath=str(old), version=Version(None, "v"))})
     with pytest.raises(DatasetError, match=r"written before runs were versioned.*scaler\.json"):
         pin_versions(catalog, ["scaler"], "v-1")
+
+
+def _system_monitor_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "SystemMetricsMonitor" and t.is_alive()]
+
+
+def test_one_system_metrics_monitor_per_run_even_when_nodes_reenter_it(tmp_path):
+    import threading
+
+    import mlflow
+
+    from advanced_dl.hooks import SystemMetricsHook
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    hook = SystemMetricsHook()
+    try:
+        with mlflow.start_run() as run:
+            hook.before_pipeline_run()
+
+            # kedro-mlflow re-opens the run in each node's thread.
+            def reenter():
+                mlflow.start_run(run_id=run.info.run_id)
+
+            worker = threading.Thread(target=reenter)
+            worker.start()
+            worker.join()
+            assert len(_system_monitor_threads()) == 1
+            hook.after_pipeline_run()
+        assert _system_monitor_threads() == []
+        client = mlflow.MlflowClient()
+        history = client.get_metric_history(run.info.run_id, "system/cpu_utilization_percentage")
+        # A run shorter than the sampling interval still gets its one sample.
+        assert [point.step for point in history] == [0]
+    finally:
+        mlflow.set_tracking_uri(None)

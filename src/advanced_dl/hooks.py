@@ -134,7 +134,7 @@ class RunIsolationHook:
 
 
 class TrackingStoreHook:
-    """Make the tracking store ready before kedro-mlflow uses it, with system metrics on.
+    """Make the tracking store ready before kedro-mlflow uses it.
 
     A ``sqlite:///`` store is created or migrated under a file lock, so runs
     started together on a new store do not race; an ``http(s)://`` server that
@@ -143,7 +143,6 @@ class TrackingStoreHook:
 
     @hook_impl(tryfirst=True)  # before kedro-mlflow's own after_context_created
     def after_context_created(self, context: KedroContext) -> None:
-        runtime.log_system_metrics()
         patterns = context.config_loader.config_patterns
         patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
         uri = context.config_loader["mlflow"]["server"]["mlflow_tracking_uri"]
@@ -174,6 +173,34 @@ class ExperimentPerPipelineHook:
             mlflow_config.tracking.experiment.name = experiment
             set_experiment_once(mlflow_config._set_experiment)
         logger.info("MLflow experiment: %s", mlflow_config.tracking.experiment.name)
+
+
+class SystemMetricsHook:
+    """Log the machine's CPU, memory (and GPU) use into each run, from one monitor."""
+
+    def __init__(self) -> None:
+        self._monitor = None
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has started the run
+    def before_pipeline_run(self) -> None:
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is not None and self._monitor is None:
+            self._monitor = runtime.start_system_metrics(run.info.run_id)
+
+    @hook_impl(tryfirst=True)  # flush before kedro-mlflow ends the run
+    def after_pipeline_run(self) -> None:
+        self._stop()
+
+    @hook_impl(tryfirst=True)
+    def on_pipeline_error(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._monitor is not None:
+            runtime.stop_system_metrics(self._monitor)
+            self._monitor = None
 
 
 class RuntimeHook:

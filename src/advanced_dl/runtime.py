@@ -129,17 +129,29 @@ def git_commit(project_path: Path) -> str | None:
 SYSTEM_METRICS_INTERVAL_SECONDS = 5.0
 
 
-def log_system_metrics(interval_seconds: float = SYSTEM_METRICS_INTERVAL_SECONDS) -> None:
-    """Have every MLflow run started from now on log CPU, memory (and GPU) use.
+def start_system_metrics(run_id: str, interval_seconds: float = SYSTEM_METRICS_INTERVAL_SECONDS):
+    """Start logging CPU, memory (and GPU) use to ``run_id``; returns the monitor to ``finish()``.
 
     The run's "System metrics" tab shows them; GPU figures need ``nvidia-ml-py``
     (the ``gpu`` extra). Sampled every ``interval_seconds`` so short runs get points.
+    One monitor per run: MLflow's global switch would start another each time
+    kedro-mlflow re-enters the run before a node, and their points would collide.
     """
-    import mlflow
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
-    mlflow.set_system_metrics_sampling_interval(interval_seconds)
-    mlflow.set_system_metrics_samples_before_logging(1)
-    mlflow.enable_system_metrics_logging()
+    monitor = SystemMetricsMonitor(
+        run_id, sampling_interval=interval_seconds, samples_before_logging=1
+    )
+    monitor.start()
+    return monitor
+
+
+def stop_system_metrics(monitor) -> None:
+    """Stop ``monitor`` after logging one last sample, so runs shorter than the interval get one."""
+    monitor.finish()
+    monitor.collect_metrics()
+    monitor.publish_metrics(monitor.aggregate_metrics())
+    monitor.mlflow_logger.flush()
 
 
 class TrackingServerUnreachable(RuntimeError):

@@ -13,6 +13,7 @@ from advanced_dl.hooks import (
     ParameterValidationHook,
     RunIsolationHook,
     RuntimeHook,
+    SystemMetricsHook,
     TrackingStoreHook,
 )
 from advanced_dl.runtime import quiet_tensorflow_start_up
@@ -42,6 +43,7 @@ HOOKS = (
     RunIsolationHook(),
     ExperimentPerPipelineHook(),
     RuntimeHook(),
+    SystemMetricsHook(),
     ParameterValidationHook(),
 )
 

@@ -62,6 +62,10 @@ def test_kedro_run_tracks_a_reproducible_run(kedro_project):
     assert {"system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"} <= set(
         system
     )
+    # One monitor per run: each sample is logged once, at its own step.
+    history = client.get_metric_history(first.info.run_id, "system/cpu_utilization_percentage")
+    steps = [point.step for point in history]
+    assert len(steps) == len(set(steps))
     # Registered under the pipeline's name, one version per run.
     versions = client.search_model_versions("name='mdn_synthetic'")
     assert [v.run_id for v in versions] == [first.info.run_id]
