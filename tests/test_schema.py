@@ -51,7 +51,7 @@ def _with(params: dict, path: str, value) -> dict:
         ("mdn_synthetic.model.dropout_rate", 1.0, "less than 1"),
         ("nab_anomaly.training.validation_fraction", 0.0, "greater than 0"),
         ("imdb_transformer.training.learning_rate", 0, "greater than 0"),
-        ("imdb_transformer.vectorisation.keep", "middle", "'last' or 'first'"),
+        ("imdb_transformer.vectorisation.keep", "middle", "'last', 'first' or 'head_and_tail'"),
         ("cora_gcn.split", "planetiod", "'reference' or 'planetoid'"),
         ("cora_gcn.tsne.max_iter", 100, "greater than or equal to 250"),
         ("cora_gcn.training.gcn.early_stopping_patience", -1, "greater than or equal to 0"),
@@ -107,3 +107,36 @@ def test_the_reference_split_with_citeseer_is_refused_with_the_fix():
     ):
         validate_run_parameters(params, ["cora_gcn"])
     validate_run_parameters(_with(params, "cora_gcn.split", "planetoid"), ["cora_gcn"])
+
+
+def test_every_environment_loads_and_validates_over_base():
+    from kedro.config import OmegaConfigLoader
+
+    from advanced_dl.settings import CONFIG_LOADER_ARGS
+
+    base = project_parameters()
+    conf = REPO_ROOT / "conf"
+    environments = [path.name for path in conf.iterdir() if path.is_dir() and path.name != "base"]
+    assert "tuned" in environments
+    for env in environments:
+        loader = OmegaConfigLoader(str(REPO_ROOT / "conf"), env=env, **CONFIG_LOADER_ARGS)
+        params = loader["parameters"]
+        validate_run_parameters(params, PIPELINES)
+        # Soft merge: an environment changes only the keys it lists.
+        assert params["imdb_transformer"]["baseline"] == base["imdb_transformer"]["baseline"]
+
+
+def test_tuned_environment_changes_what_its_docs_list():
+    from kedro.config import OmegaConfigLoader
+
+    from advanced_dl.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(str(REPO_ROOT / "conf"), env="tuned", **CONFIG_LOADER_ARGS)
+    tuned = loader["parameters"]["imdb_transformer"]
+    reference = project_parameters()["imdb_transformer"]
+    assert tuned["vectorisation"]["keep"] == "head_and_tail"
+    assert tuned["model"]["bigram_buckets"] > 0
+    assert tuned["training"]["schedule"] == "cosine"
+    # The model's size and the reference's other choices stay as the reference's.
+    assert tuned["model"]["embedding_dim"] == reference["model"]["embedding_dim"]
+    assert tuned["data"] == reference["data"]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from advanced_dl.training import fit_model, hold_then_decay
+from advanced_dl.training import fit_model, hold_then_decay, learning_rate_for
 
 
 def test_hold_then_decay_matches_the_reference():
@@ -22,6 +22,21 @@ def test_hold_then_decay_matches_the_reference():
 def test_hold_then_decay_rejects_negative_values():
     with pytest.raises(ValueError, match="hold_epochs"):
         hold_then_decay(hold_epochs=-1)
+
+
+def test_cosine_schedule_spans_the_whole_fit_and_ends_at_zero():
+    params = {"learning_rate": 1e-3, "batch_size": 32, "epochs": 2}
+    assert learning_rate_for({**params, "schedule": "hold_then_decay"}, 100) == 1e-3
+    schedule = learning_rate_for({**params, "schedule": "cosine"}, 100)
+    steps = 2 * 4  # ceil(100 / 32) batches per epoch
+    assert float(schedule(0)) == pytest.approx(1e-3)
+    assert float(schedule(steps // 2)) == pytest.approx(5e-4)
+    assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_fit_with_an_unknown_schedule_is_refused():
+    with pytest.raises(ValueError, match="schedule"):
+        fit_model(None, None, epochs=1, batch_size=1, schedule="linear")
 
 
 def _fit_line(**options):
@@ -73,9 +88,11 @@ from advanced_dl.training import distribution_scope
 rng = np.random.default_rng(0)
 tokens = rng.integers(2, 30, size=(64, 8)).astype("int32")
 reviews = pd.DataFrame({"label": (tokens[:, 0] > 15).astype("int32")})
-model = {"embedding_dim": 8, "num_heads": 2, "key_dim": 4, "feed_forward_dim": 8,
-         "dropout_rate": 0.0, "dense_units": 4, "num_classes": 2, "layer_norm_epsilon": 1e-6}
-training = {"batch_size": 16, "epochs": 1, "learning_rate": 0.01, "hold_epochs": 4,
+model = {"embedding_dim": 8, "bigram_buckets": 16, "num_heads": 2, "key_dim": 4,
+         "feed_forward_dim": 8, "dropout_rate": 0.0, "dense_units": 4, "num_classes": 2,
+         "layer_norm_epsilon": 1e-6}
+training = {"batch_size": 16, "epochs": 1, "learning_rate": 0.01, "schedule": "cosine",
+            "hold_epochs": 4,
             "decay_rate": 0.1, "early_stopping_patience": None, "early_stopping_min_delta": 0.0,
             "restore_best_weights": True}
 losses = {}

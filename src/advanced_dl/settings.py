@@ -52,4 +52,6 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     "custom_resolvers": {"env": _env_or_default},
+    # An environment's parameter files (conf/tuned/, ...) list only what they change.
+    "merge_strategy": {"parameters": "soft"},
 }

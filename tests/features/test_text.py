@@ -46,6 +46,16 @@ def test_vectorise_keeps_the_configured_end_and_pads_left():
         vectorise_texts(texts, vocabulary, 3, keep="middle")
 
 
+def test_head_and_tail_keeps_the_opening_and_the_end():
+    vocabulary = ["", "[UNK]", "one", "two", "three", "four", "five"]
+    texts = ["one two three four five", "two three"]
+    kept = vectorise_texts(texts, vocabulary, 3, keep="head_and_tail", head_tokens=1)
+    np.testing.assert_array_equal(kept, [[2, 5, 6], [0, 3, 4]])  # "one" + "four five"
+    for head_tokens in (0, 3):
+        with pytest.raises(ValueError, match="head_tokens must be between 1 and"):
+            vectorise_texts(texts, vocabulary, 3, keep="head_and_tail", head_tokens=head_tokens)
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [

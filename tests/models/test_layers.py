@@ -111,7 +111,9 @@ CASES: dict[str, LayerCase] = {
         _window_values,
     ),
     "TokenAndPositionEmbedding": LayerCase(
-        lambda: TokenAndPositionEmbedding(sequence_length=10, vocabulary_size=50, embedding_dim=8),
+        lambda: TokenAndPositionEmbedding(
+            sequence_length=10, vocabulary_size=50, embedding_dim=8, bigram_buckets=13
+        ),
         lambda: keras.Input(shape=(10,), dtype="int32"),
         lambda: RNG.integers(0, 50, size=(2, 10)).astype("int32"),
     ),

@@ -38,6 +38,24 @@ def test_position_embedding_differs_by_position():
     assert not np.allclose(embedded[0, 0], embedded[0, 1])
 
 
+def test_bigram_embedding_depends_on_the_previous_word_and_ignores_padding():
+    layer = TokenAndPositionEmbedding(SEQUENCE_LENGTH, VOCABULARY_SIZE, 8, bigram_buckets=97)
+    plain = TokenAndPositionEmbedding(SEQUENCE_LENGTH, VOCABULARY_SIZE, 8)
+    ids = np.zeros((2, SEQUENCE_LENGTH), dtype="int32")
+    ids[:, -3:] = [[4, 9, 7], [5, 9, 7]]  # left padding, then two reviews differing in word 1
+    layer(ids)
+    plain(ids)
+    plain.set_weights(layer.get_weights()[:2])  # the same token and position tables
+    with_pairs, without_pairs = np.asarray(layer(ids)), np.asarray(plain(ids))
+    # Padding and the first word (whose pair starts in padding) get no pair term.
+    np.testing.assert_allclose(with_pairs[:, :-2], without_pairs[:, :-2])
+    # "9" follows "4" in one review and "5" in the other: different pairs, different rows.
+    assert not np.allclose(with_pairs[0, -2], with_pairs[1, -2])
+    np.testing.assert_allclose(without_pairs[0, -2], without_pairs[1, -2])
+    # "9 7" is the same pair in both.
+    np.testing.assert_allclose(with_pairs[0, -1], with_pairs[1, -1])
+
+
 def test_transformer_block_returns_normalised_attention_scores():
     block = TransformerBlock(8, num_heads=2, key_dim=4, feed_forward_dim=6, name="block")
     x = np.random.default_rng(1).normal(size=(3, SEQUENCE_LENGTH, 8)).astype("float32")
@@ -48,9 +66,14 @@ def test_transformer_block_returns_normalised_attention_scores():
     np.testing.assert_allclose(np.asarray(block(x, training=False)), np.asarray(output))
 
 
-def test_classifier_architecture_round_trip_and_attention(tmp_path, token_ids):
+@pytest.mark.parametrize("bigram_buckets", [0, 31])
+def test_classifier_architecture_round_trip_and_attention(tmp_path, token_ids, bigram_buckets):
     model = build_transformer_classifier(
-        vocabulary_size=VOCABULARY_SIZE, sequence_length=SEQUENCE_LENGTH, embedding_dim=8, key_dim=8
+        vocabulary_size=VOCABULARY_SIZE,
+        sequence_length=SEQUENCE_LENGTH,
+        embedding_dim=8,
+        key_dim=8,
+        bigram_buckets=bigram_buckets,
     )
     assert model.output_shape == (None, 2)
     probabilities = model.predict(token_ids, verbose=0)
@@ -75,3 +98,4 @@ def test_reference_sizes():
     assert embed.position_embedding.input_dim == 200
     assert model.get_layer("transformer_block").num_heads == 2
     assert model.get_layer("hidden").units == 20
+    assert embed.bigram_embedding is None

@@ -11,11 +11,16 @@ from advanced_dl.features import InvalidInputError
 from advanced_dl.models.transformer import build_transformer_classifier
 from advanced_dl.pipelines.imdb_transformer import nodes
 
-VECTORISATION = {"vocabulary_size": 30, "sequence_length": 8, "keep": "last"}
+VECTORISATION = {"vocabulary_size": 30, "sequence_length": 8, "keep": "last", "head_tokens": 0}
 EVALUATION = {"batch_size": 16, "threshold": 0.5}
 
 
-def test_served_model_matches_the_pipeline():
+# The reference, and what the tuned environment changes: head and tail kept, word pairs.
+@pytest.mark.parametrize(
+    ("keep", "head_tokens", "bigram_buckets"), [("last", 0, 0), ("head_and_tail", 3, 17)]
+)
+def test_served_model_matches_the_pipeline(keep, head_tokens, bigram_buckets):
+    vectorisation = {**VECTORISATION, "keep": keep, "head_tokens": head_tokens}
     reviews = pd.DataFrame(
         {
             "text": [
@@ -26,9 +31,9 @@ def test_served_model_matches_the_pipeline():
             "label": [1, 0, 0],
         }
     )
-    vocabulary = nodes.learn_review_vocabulary(reviews, VECTORISATION)
+    vocabulary = nodes.learn_review_vocabulary(reviews, vectorisation)
     _, _, tokens = nodes.vectorise_reviews(
-        reviews.iloc[:0], reviews.iloc[:0], reviews, vocabulary, VECTORISATION
+        reviews.iloc[:0], reviews.iloc[:0], reviews, vocabulary, vectorisation
     )
     keras.utils.set_random_seed(0)
     model = build_transformer_classifier(
@@ -39,9 +44,11 @@ def test_served_model_matches_the_pipeline():
         key_dim=4,
         feed_forward_dim=8,
         dense_units=4,
+        bigram_buckets=bigram_buckets,
     )
     probabilities = nodes.predict_test_reviews(model, tokens, EVALUATION)
-    served = nodes.build_served_model(model, vocabulary, reviews, VECTORISATION, EVALUATION)
+    served = nodes.build_served_model(model, vocabulary, reviews, vectorisation, EVALUATION)
+    assert served.state()["head_tokens"] == head_tokens
     scored = served.predict(None, pd.DataFrame({"review": reviews["text"]}))
     assert list(scored.columns) == ["probability_positive", "label"]
     np.testing.assert_array_equal(scored["probability_positive"].to_numpy(), probabilities)

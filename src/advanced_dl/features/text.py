@@ -20,7 +20,7 @@ PADDING_TOKEN = ""
 OOV_TOKEN = "[UNK]"
 PADDING_ID = 0
 OOV_ID = 1
-KEEP_ENDS = ("last", "first")
+KEEP_ENDS = ("last", "first", "head_and_tail")
 LABELS = ("negative", "positive")  # class 0, class 1
 
 # IMDB reviews carry HTML line breaks; they separate words.
@@ -56,12 +56,31 @@ def word_index(vocabulary: Sequence[str]) -> dict[str, int]:
     return {word: token_id for token_id, word in enumerate(vocabulary) if token_id > OOV_ID}
 
 
+def kept_words(
+    words: list[str], sequence_length: int, keep: str, head_tokens: int = 0
+) -> list[str]:
+    """The words of a review that are kept when it is longer than ``sequence_length``.
+
+    ``"last"``: its last ``sequence_length`` words; ``"first"``: its first ones;
+    ``"head_and_tail"``: its first ``head_tokens`` and last
+    ``sequence_length - head_tokens`` words (openings and verdicts both carry sentiment).
+    """
+    if len(words) <= sequence_length:
+        return words
+    if keep == "last":
+        return words[-sequence_length:]
+    if keep == "first":
+        return words[:sequence_length]
+    return words[:head_tokens] + words[len(words) - (sequence_length - head_tokens) :]
+
+
 def vectorise_texts(
     texts: Iterable[str],
     vocabulary: Sequence[str] | dict[str, int],
     sequence_length: int,
     keep: str = "last",
     count: int | None = None,
+    head_tokens: int = 0,
 ) -> np.ndarray:
     """Token ids of each text, cut or left-padded to ``sequence_length``.
 
@@ -69,24 +88,29 @@ def vectorise_texts(
         texts: the reviews.
         vocabulary: list indexed by id (see module docstring) or a ready :func:`word_index`.
         sequence_length: tokens per review.
-        keep: ``"last"`` keeps the last ``sequence_length`` tokens of a longer
-            review (the reference), ``"first"`` the first ones. Shorter reviews
-            are padded with 0 on the left either way (as the reference).
+        keep: which words of a longer review are kept (:func:`kept_words`);
+            ``"last"`` is the reference. Shorter reviews are padded with 0 on
+            the left whatever ``keep`` is (as the reference).
         count: number of texts, when ``texts`` is not a sized collection.
+        head_tokens: with ``keep="head_and_tail"``, how many opening words are kept.
 
     Returns:
         ``(n_texts, sequence_length)`` int32 array.
     """
     if keep not in KEEP_ENDS:
         raise ValueError(f"keep must be one of {KEEP_ENDS}, got {keep!r}")
+    if keep == "head_and_tail" and not 0 < head_tokens < sequence_length:
+        raise ValueError(
+            f"head_tokens must be between 1 and sequence_length - 1 ({sequence_length - 1}) "
+            f"when keep is 'head_and_tail', got {head_tokens}"
+        )
     index = vocabulary if isinstance(vocabulary, dict) else word_index(vocabulary)
     if count is None:
         texts = list(texts) if not isinstance(texts, Sequence) else texts
         count = len(texts)
     token_ids = np.zeros((count, sequence_length), dtype=np.int32)
     for row, text in enumerate(texts):
-        words = tokenise(text)
-        words = words[-sequence_length:] if keep == "last" else words[:sequence_length]
+        words = kept_words(tokenise(text), sequence_length, keep, head_tokens)
         if words:
             token_ids[row, sequence_length - len(words) :] = [
                 index.get(word, OOV_ID) for word in words

@@ -24,28 +24,54 @@ TRANSFORMER_BLOCK_NAME = "transformer_block"
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
 class TokenAndPositionEmbedding(layers.Layer):
-    """Sum of a token embedding and a learned embedding of the position.
+    """Sum of a token embedding, a learned embedding of the position and,
+    with ``bigram_buckets > 0``, an embedding of the word pair ending at each token.
 
-    Input ``(batch, sequence_length)`` token ids; output
+    The pair (previous id, id) is hashed into ``bigram_buckets`` rows inside the
+    layer, so a served model needs no bigram vocabulary; pairs with padding add
+    nothing. Input ``(batch, sequence_length)`` token ids; output
     ``(batch, sequence_length, embedding_dim)`` floats.
     """
 
-    def __init__(self, sequence_length: int, vocabulary_size: int, embedding_dim: int, **kwargs):
+    def __init__(
+        self,
+        sequence_length: int,
+        vocabulary_size: int,
+        embedding_dim: int,
+        bigram_buckets: int = 0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.sequence_length = int(sequence_length)
         self.vocabulary_size = int(vocabulary_size)
         self.embedding_dim = int(embedding_dim)
+        self.bigram_buckets = int(bigram_buckets)
         self.token_embedding = layers.Embedding(
             self.vocabulary_size, self.embedding_dim, name="token_embedding"
         )
         self.position_embedding = layers.Embedding(
             self.sequence_length, self.embedding_dim, name="position_embedding"
         )
+        self.bigram_embedding = (
+            layers.Embedding(self.bigram_buckets, self.embedding_dim, name="bigram_embedding")
+            if self.bigram_buckets
+            else None
+        )
 
     def build(self, input_shape: tuple) -> None:
         self.token_embedding.build(input_shape)
         self.position_embedding.build((self.sequence_length,))
+        if self.bigram_embedding is not None:
+            self.bigram_embedding.build(input_shape)
         self.built = True
+
+    def bigram_ids(self, token_ids: Any) -> Any:
+        """Bucket of the word pair ending at each position: ``(batch, length)`` int32."""
+        token_ids = ops.cast(token_ids, "int64")
+        previous = ops.pad(token_ids[:, :-1], [[0, 0], [1, 0]])
+        return ops.cast(
+            ops.mod(previous * self.vocabulary_size + token_ids, self.bigram_buckets), "int32"
+        )
 
     def call(self, token_ids: Any) -> Any:
         # The first rows of the position table, sliced rather than looked up with
@@ -53,7 +79,12 @@ class TokenAndPositionEmbedding(layers.Layer):
         # of the lookup is combined wrongly across MirroredStrategy replicas.
         table = ops.convert_to_tensor(self.position_embedding.embeddings)
         positions = ops.cast(table[: ops.shape(token_ids)[-1]], self.compute_dtype)
-        return self.token_embedding(token_ids) + positions
+        embedded = self.token_embedding(token_ids) + positions
+        if self.bigram_embedding is None:
+            return embedded
+        previous = ops.pad(token_ids[:, :-1], [[0, 0], [1, 0]])
+        real_pair = ops.cast((previous > 0) & (token_ids > 0), self.compute_dtype)
+        return embedded + self.bigram_embedding(self.bigram_ids(token_ids)) * real_pair[..., None]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape, self.embedding_dim)
@@ -65,6 +96,7 @@ class TokenAndPositionEmbedding(layers.Layer):
                 "sequence_length": self.sequence_length,
                 "vocabulary_size": self.vocabulary_size,
                 "embedding_dim": self.embedding_dim,
+                "bigram_buckets": self.bigram_buckets,
             }
         )
         return config
@@ -160,6 +192,7 @@ def build_transformer_classifier(
     vocabulary_size: int = 20_000,
     sequence_length: int = 200,
     embedding_dim: int = 32,
+    bigram_buckets: int = 0,
     num_heads: int = 2,
     key_dim: int = 32,
     feed_forward_dim: int = 32,
@@ -167,16 +200,19 @@ def build_transformer_classifier(
     dense_units: int = 20,
     num_classes: int = 2,
     layer_norm_epsilon: float = 1e-6,
-    learning_rate: float = 1e-3,
+    learning_rate: Any = 1e-3,
 ) -> keras.Model:
     """The reference classifier, compiled with Adam and sparse categorical cross-entropy.
+
+    ``bigram_buckets > 0`` adds the hashed word-pair embedding (the reference has
+    none); ``learning_rate`` is a number or a Keras learning-rate schedule.
 
     Input ``(batch, sequence_length)`` int32 token ids; output
     ``(batch, num_classes)`` class probabilities.
     """
     token_ids = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
     embedded = TokenAndPositionEmbedding(
-        sequence_length, vocabulary_size, embedding_dim, name=EMBEDDING_LAYER_NAME
+        sequence_length, vocabulary_size, embedding_dim, bigram_buckets, name=EMBEDDING_LAYER_NAME
     )(token_ids)
     encoded = TransformerBlock(
         embedding_dim,

@@ -37,6 +37,7 @@ class ReviewSentimentModel(KerasPyfuncModel):
         vocabulary: Sequence[str] = (),
         sequence_length: int = 0,
         keep: str = "last",
+        head_tokens: int = 0,
         threshold: float = 0.5,
     ) -> None:
         super().__init__(keras_model, input_example)
@@ -45,6 +46,7 @@ class ReviewSentimentModel(KerasPyfuncModel):
                 "vocabulary": list(vocabulary),
                 "sequence_length": sequence_length,
                 "keep": keep,
+                "head_tokens": head_tokens,
                 "threshold": threshold,
             },
             {},
@@ -55,6 +57,7 @@ class ReviewSentimentModel(KerasPyfuncModel):
             "vocabulary": self.vocabulary,
             "sequence_length": self.sequence_length,
             "keep": self.keep,
+            "head_tokens": self.head_tokens,
             "threshold": self.threshold,
         }
 
@@ -64,6 +67,7 @@ class ReviewSentimentModel(KerasPyfuncModel):
         self.vocabulary = list(state["vocabulary"])
         self.sequence_length = int(state["sequence_length"])
         self.keep = state["keep"]
+        self.head_tokens = int(state.get("head_tokens", 0))  # absent from models before it
         self.threshold = float(state["threshold"])
         self.__dict__.pop("_word_index", None)
 
@@ -79,7 +83,9 @@ class ReviewSentimentModel(KerasPyfuncModel):
             return pd.DataFrame(
                 {"probability_positive": np.zeros(0), "label": np.array([], dtype=object)}
             )
-        token_ids = vectorise_texts(reviews, self._index(), self.sequence_length, self.keep)
+        token_ids = vectorise_texts(
+            reviews, self._index(), self.sequence_length, self.keep, head_tokens=self.head_tokens
+        )
         probabilities = np.asarray(self.keras_model.predict(token_ids, batch_size=256, verbose=0))
         positive = probabilities[:, 1].astype(np.float64)
         labels = np.where(positive >= self.threshold, LABELS[1], LABELS[0])

@@ -65,3 +65,39 @@ def test_kedro_run_logs_metrics_figures_and_a_model_that_scores_text(kedro_proje
 
     notebook = execute_notebook(kedro_project, NS)
     assert outputs_of_type(notebook, "image/png") == 3
+
+
+@pytest.mark.slow
+def test_tuned_environment_runs_beside_the_reference_and_serves_raw_text(kedro_project, mirror):
+    # The tuned configuration at tiny sizes: few reviews, a small pair table.
+    run_kedro(
+        kedro_project,
+        "run",
+        "--pipelines",
+        NS,
+        "--env",
+        "tuned",
+        "--params",
+        f"{NS}.data.max_reviews_per_split=200,{NS}.model.bigram_buckets=1009,"
+        f"{NS}.baseline.enabled=false",
+    )
+    client, run = latest_run(kedro_project, NS)  # the reference's experiment
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["env"] == "tuned"  # told apart from reference runs in the same list
+    params = run.data.params
+    assert params[f"{NS}.vectorisation.keep"] == "head_and_tail"
+    assert params[f"{NS}.vectorisation.head_tokens"] == "100"
+    assert params[f"{NS}.training.schedule"] == "cosine"
+    assert params[f"{NS}.training.restore_best_weights"] == "False"
+    assert params[f"{NS}.model.bigram_buckets"] == "1009"
+    history = client.get_metric_history(run.info.run_id, "val_accuracy")
+    assert len(history) == run.data.metrics["epochs_trained"] == 2
+    assert "baseline_test_accuracy" not in run.data.metrics
+
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{kedro_project / 'mlflow.db'}")
+    served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    long_review = " ".join(["dull"] * 500 + ["but", "a", "wonderful", "ending"])
+    scored = served.predict(pd.DataFrame({"review": [long_review, "Terrible. Avoid it."]}))
+    assert scored["probability_positive"].between(0, 1).all()

@@ -21,9 +21,10 @@ from advanced_dl.pipelines.imdb_transformer.nodes import (
 from advanced_dl.plotting import plot_training_history
 from tests.synthetic_imdb import synthetic_reviews, write_archive
 
-VECTORISATION = {"vocabulary_size": 30, "sequence_length": 8, "keep": "last"}
+VECTORISATION = {"vocabulary_size": 30, "sequence_length": 8, "keep": "last", "head_tokens": 0}
 MODEL = {
     "embedding_dim": 8,
+    "bigram_buckets": 0,
     "num_heads": 2,
     "key_dim": 8,
     "feed_forward_dim": 8,
@@ -36,6 +37,7 @@ TRAINING = {
     "batch_size": 8,
     "epochs": 1,
     "learning_rate": 0.001,
+    "schedule": "hold_then_decay",
     "hold_epochs": 4,
     "decay_rate": 0.1,
     "distribution": "none",

@@ -103,15 +103,17 @@ def vectorise_reviews(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Token ids of each split: ``(n_split, sequence_length)`` int32 arrays.
 
-    Reviews longer than ``sequence_length`` keep their ``keep`` end
-    (``"last"``: the last tokens, as the reference); shorter ones are padded
+    Reviews longer than ``sequence_length`` keep the words ``keep`` names
+    (``"last"``: the last tokens, as the reference; ``"head_and_tail"``: the
+    first ``head_tokens`` and the last ones); shorter ones are padded
     with 0 on the left. Words outside the vocabulary become 1 (OOV).
     """
     start = time.perf_counter()
     index = word_index(vocabulary)
     length, keep = vectorisation_params["sequence_length"], vectorisation_params["keep"]
+    head_tokens = vectorisation_params["head_tokens"]
     arrays = tuple(
-        vectorise_texts(frame["text"], index, length, keep, count=len(frame))
+        vectorise_texts(frame["text"], index, length, keep, len(frame), head_tokens)
         for frame in (train_reviews, validation_reviews, test_reviews)
     )
     total = sum(len(a) for a in arrays)
@@ -152,13 +154,18 @@ def train_transformer(
         ``mean_epoch_seconds``, ``epochs_trained`` and ``best_epoch``.
     """
     from advanced_dl.models.transformer import build_transformer_classifier
-    from advanced_dl.training import distribution_scope, fit_with_training_params
+    from advanced_dl.training import (
+        distribution_scope,
+        fit_with_training_params,
+        learning_rate_for,
+    )
 
     with distribution_scope(training_params["distribution"]):
         model = build_transformer_classifier(
             vocabulary_size=len(vocabulary),
             sequence_length=int(train_tokens.shape[1]),
             embedding_dim=model_params["embedding_dim"],
+            bigram_buckets=model_params["bigram_buckets"],
             num_heads=model_params["num_heads"],
             key_dim=model_params["key_dim"],
             feed_forward_dim=model_params["feed_forward_dim"],
@@ -166,7 +173,7 @@ def train_transformer(
             dense_units=model_params["dense_units"],
             num_classes=model_params["num_classes"],
             layer_norm_epsilon=model_params["layer_norm_epsilon"],
-            learning_rate=training_params["learning_rate"],
+            learning_rate=learning_rate_for(training_params, len(train_tokens)),
         )
     result = fit_with_training_params(
         model,
@@ -297,5 +304,6 @@ def build_served_model(
         vocabulary=vocabulary,
         sequence_length=vectorisation_params["sequence_length"],
         keep=vectorisation_params["keep"],
+        head_tokens=vectorisation_params["head_tokens"],
         threshold=evaluation_params["threshold"],
     )

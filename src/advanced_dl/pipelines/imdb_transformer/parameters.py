@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from advanced_dl.schema import (
     DropoutRate,
@@ -30,11 +30,22 @@ class DataParameters(Schema):
 class VectorisationParameters(Schema):
     vocabulary_size: Annotated[int, Field(strict=True, ge=3)]  # padding, OOV and a word at least
     sequence_length: PositiveInt
-    keep: Literal["last", "first"]
+    keep: Literal["last", "first", "head_and_tail"]
+    head_tokens: NonNegativeInt  # opening words kept by "head_and_tail"
+
+    @model_validator(mode="after")
+    def _head_leaves_room_for_a_tail(self) -> VectorisationParameters:
+        if self.keep == "head_and_tail" and not 0 < self.head_tokens < self.sequence_length:
+            raise ValueError(
+                f"with keep 'head_and_tail', head_tokens must be between 1 and "
+                f"sequence_length - 1 ({self.sequence_length - 1}); got {self.head_tokens}"
+            )
+        return self
 
 
 class ModelParameters(Schema):
     embedding_dim: PositiveInt
+    bigram_buckets: NonNegativeInt  # 0: no word-pair embedding (the reference)
     num_heads: PositiveInt
     key_dim: PositiveInt
     feed_forward_dim: PositiveInt
@@ -45,6 +56,8 @@ class ModelParameters(Schema):
 
 
 class TrainingParameters(ScheduleParameters):
+    # "hold_then_decay" per epoch (hold_epochs, decay_rate); "cosine": per step to 0 at the end.
+    schedule: Literal["hold_then_decay", "cosine"]
     batch_size: PositiveInt
     epochs: PositiveInt
     learning_rate: LearningRate
