@@ -112,7 +112,7 @@ CASES: dict[str, LayerCase] = {
     ),
     "TokenAndPositionEmbedding": LayerCase(
         lambda: TokenAndPositionEmbedding(
-            sequence_length=10, vocabulary_size=50, embedding_dim=8, bigram_buckets=13
+            sequence_length=10, vocabulary_size=50, embedding_dim=8, bigram_buckets=13, bigram_dim=4
         ),
         lambda: keras.Input(shape=(10,), dtype="int32"),
         lambda: RNG.integers(0, 50, size=(2, 10)).astype("int32"),

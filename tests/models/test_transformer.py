@@ -66,14 +66,17 @@ def test_transformer_block_returns_normalised_attention_scores():
     np.testing.assert_allclose(np.asarray(block(x, training=False)), np.asarray(output))
 
 
-@pytest.mark.parametrize("bigram_buckets", [0, 31])
-def test_classifier_architecture_round_trip_and_attention(tmp_path, token_ids, bigram_buckets):
+@pytest.mark.parametrize(("bigram_buckets", "bigram_dim"), [(0, None), (31, None), (31, 3)])
+def test_classifier_architecture_round_trip_and_attention(
+    tmp_path, token_ids, bigram_buckets, bigram_dim
+):
     model = build_transformer_classifier(
         vocabulary_size=VOCABULARY_SIZE,
         sequence_length=SEQUENCE_LENGTH,
         embedding_dim=8,
         key_dim=8,
         bigram_buckets=bigram_buckets,
+        bigram_dim=bigram_dim,
     )
     assert model.output_shape == (None, 2)
     probabilities = model.predict(token_ids, verbose=0)
@@ -99,3 +102,12 @@ def test_reference_sizes():
     assert model.get_layer("transformer_block").num_heads == 2
     assert model.get_layer("hidden").units == 20
     assert embed.bigram_embedding is None
+
+
+def test_narrow_pair_table_is_widened_to_the_embedding():
+    layer = TokenAndPositionEmbedding(SEQUENCE_LENGTH, VOCABULARY_SIZE, 8, 97, bigram_dim=2)
+    ids = np.full((1, SEQUENCE_LENGTH), 5, dtype="int32")
+    assert tuple(layer(ids).shape) == (1, SEQUENCE_LENGTH, 8)
+    assert tuple(layer.bigram_embedding.embeddings.shape) == (97, 2)
+    assert tuple(layer.bigram_projection.kernel.shape) == (2, 8)
+    assert TokenAndPositionEmbedding(4, 10, 8, 7).bigram_projection is None  # same width

@@ -1,4 +1,4 @@
-"""Keras models and layers (no Kedro). Importing this package registers every custom layer."""
+"""Keras models, layers and optimizers (no Kedro). Importing this package registers each."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from advanced_dl.models import (
     gcn,  # noqa: F401
     lstm_vae,  # noqa: F401
     mdn,  # noqa: F401
+    optimizers,  # noqa: F401
     transformer,  # noqa: F401
 )
 

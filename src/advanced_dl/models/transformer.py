@@ -18,6 +18,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from advanced_dl.models.optimizers import OPTIMIZERS
+
 EMBEDDING_LAYER_NAME = "token_and_position_embedding"
 TRANSFORMER_BLOCK_NAME = "transformer_block"
 
@@ -29,7 +31,11 @@ class TokenAndPositionEmbedding(layers.Layer):
 
     The pair (previous id, id) is hashed into ``bigram_buckets`` rows inside the
     layer, so a served model needs no bigram vocabulary; pairs with padding add
-    nothing. Input ``(batch, sequence_length)`` token ids; output
+    nothing. With ``bigram_dim`` below ``embedding_dim`` the pair table is that
+    narrow and a shared linear map widens it: millions of rows then cost a
+    fraction of the memory (Adam keeps two more copies of every table).
+
+    Input ``(batch, sequence_length)`` token ids; output
     ``(batch, sequence_length, embedding_dim)`` floats.
     """
 
@@ -39,6 +45,7 @@ class TokenAndPositionEmbedding(layers.Layer):
         vocabulary_size: int,
         embedding_dim: int,
         bigram_buckets: int = 0,
+        bigram_dim: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -46,6 +53,7 @@ class TokenAndPositionEmbedding(layers.Layer):
         self.vocabulary_size = int(vocabulary_size)
         self.embedding_dim = int(embedding_dim)
         self.bigram_buckets = int(bigram_buckets)
+        self.bigram_dim = int(bigram_dim or embedding_dim)
         self.token_embedding = layers.Embedding(
             self.vocabulary_size, self.embedding_dim, name="token_embedding"
         )
@@ -53,8 +61,13 @@ class TokenAndPositionEmbedding(layers.Layer):
             self.sequence_length, self.embedding_dim, name="position_embedding"
         )
         self.bigram_embedding = (
-            layers.Embedding(self.bigram_buckets, self.embedding_dim, name="bigram_embedding")
+            layers.Embedding(self.bigram_buckets, self.bigram_dim, name="bigram_embedding")
             if self.bigram_buckets
+            else None
+        )
+        self.bigram_projection = (
+            layers.Dense(self.embedding_dim, use_bias=False, name="bigram_projection")
+            if self.bigram_buckets and self.bigram_dim != self.embedding_dim
             else None
         )
 
@@ -63,6 +76,8 @@ class TokenAndPositionEmbedding(layers.Layer):
         self.position_embedding.build((self.sequence_length,))
         if self.bigram_embedding is not None:
             self.bigram_embedding.build(input_shape)
+        if self.bigram_projection is not None:
+            self.bigram_projection.build((*input_shape, self.bigram_dim))
         self.built = True
 
     def bigram_ids(self, token_ids: Any) -> Any:
@@ -82,9 +97,12 @@ class TokenAndPositionEmbedding(layers.Layer):
         embedded = self.token_embedding(token_ids) + positions
         if self.bigram_embedding is None:
             return embedded
+        pairs = self.bigram_embedding(self.bigram_ids(token_ids))
+        if self.bigram_projection is not None:
+            pairs = self.bigram_projection(pairs)
         previous = ops.pad(token_ids[:, :-1], [[0, 0], [1, 0]])
         real_pair = ops.cast((previous > 0) & (token_ids > 0), self.compute_dtype)
-        return embedded + self.bigram_embedding(self.bigram_ids(token_ids)) * real_pair[..., None]
+        return embedded + pairs * real_pair[..., None]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape, self.embedding_dim)
@@ -97,6 +115,7 @@ class TokenAndPositionEmbedding(layers.Layer):
                 "vocabulary_size": self.vocabulary_size,
                 "embedding_dim": self.embedding_dim,
                 "bigram_buckets": self.bigram_buckets,
+                "bigram_dim": self.bigram_dim,
             }
         )
         return config
@@ -193,6 +212,7 @@ def build_transformer_classifier(
     sequence_length: int = 200,
     embedding_dim: int = 32,
     bigram_buckets: int = 0,
+    bigram_dim: int | None = None,
     num_heads: int = 2,
     key_dim: int = 32,
     feed_forward_dim: int = 32,
@@ -201,18 +221,25 @@ def build_transformer_classifier(
     num_classes: int = 2,
     layer_norm_epsilon: float = 1e-6,
     learning_rate: Any = 1e-3,
+    optimizer: str = "adam",
 ) -> keras.Model:
     """The reference classifier, compiled with Adam and sparse categorical cross-entropy.
 
-    ``bigram_buckets > 0`` adds the hashed word-pair embedding (the reference has
-    none); ``learning_rate`` is a number or a Keras learning-rate schedule.
+    ``bigram_buckets > 0`` adds the hashed word-pair embedding, ``bigram_dim``
+    wide (the reference has none); ``learning_rate`` is a number or a Keras
+    learning-rate schedule; ``optimizer`` names one of ``models.optimizers.OPTIMIZERS``.
 
     Input ``(batch, sequence_length)`` int32 token ids; output
     ``(batch, num_classes)`` class probabilities.
     """
     token_ids = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
     embedded = TokenAndPositionEmbedding(
-        sequence_length, vocabulary_size, embedding_dim, bigram_buckets, name=EMBEDDING_LAYER_NAME
+        sequence_length,
+        vocabulary_size,
+        embedding_dim,
+        bigram_buckets,
+        bigram_dim,
+        name=EMBEDDING_LAYER_NAME,
     )(token_ids)
     encoded = TransformerBlock(
         embedding_dim,
@@ -230,7 +257,7 @@ def build_transformer_classifier(
     probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(hidden)
     model = keras.Model(token_ids, probabilities, name="transformer_classifier")
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=OPTIMIZERS[optimizer](learning_rate=learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

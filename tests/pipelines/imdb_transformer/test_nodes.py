@@ -25,6 +25,7 @@ VECTORISATION = {"vocabulary_size": 30, "sequence_length": 8, "keep": "last", "h
 MODEL = {
     "embedding_dim": 8,
     "bigram_buckets": 0,
+    "bigram_dim": None,
     "num_heads": 2,
     "key_dim": 8,
     "feed_forward_dim": 8,
@@ -38,6 +39,7 @@ TRAINING = {
     "epochs": 1,
     "learning_rate": 0.001,
     "schedule": "hold_then_decay",
+    "optimizer": "adam",
     "hold_epochs": 4,
     "decay_rate": 0.1,
     "distribution": "none",

@@ -118,7 +118,7 @@ def vectorise_reviews(
     )
     total = sum(len(a) for a in arrays)
     logger.info(
-        "Vectorised %d reviews to %d tokens (%s end kept) in %.1f s",
+        "Vectorised %d reviews to %d tokens (keep: %s) in %.1f s",
         total,
         length,
         keep,
@@ -166,6 +166,7 @@ def train_transformer(
             sequence_length=int(train_tokens.shape[1]),
             embedding_dim=model_params["embedding_dim"],
             bigram_buckets=model_params["bigram_buckets"],
+            bigram_dim=model_params["bigram_dim"],
             num_heads=model_params["num_heads"],
             key_dim=model_params["key_dim"],
             feed_forward_dim=model_params["feed_forward_dim"],
@@ -174,6 +175,7 @@ def train_transformer(
             num_classes=model_params["num_classes"],
             layer_norm_epsilon=model_params["layer_norm_epsilon"],
             learning_rate=learning_rate_for(training_params, len(train_tokens)),
+            optimizer=training_params["optimizer"],
         )
     result = fit_with_training_params(
         model,

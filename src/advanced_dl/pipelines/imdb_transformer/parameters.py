@@ -46,6 +46,7 @@ class VectorisationParameters(Schema):
 class ModelParameters(Schema):
     embedding_dim: PositiveInt
     bigram_buckets: NonNegativeInt  # 0: no word-pair embedding (the reference)
+    bigram_dim: PositiveInt | None  # width of the pair table; null: embedding_dim
     num_heads: PositiveInt
     key_dim: PositiveInt
     feed_forward_dim: PositiveInt
@@ -58,6 +59,8 @@ class ModelParameters(Schema):
 class TrainingParameters(ScheduleParameters):
     # "hold_then_decay" per epoch (hold_epochs, decay_rate); "cosine": per step to 0 at the end.
     schedule: Literal["hold_then_decay", "cosine"]
+    # "lazy_adam": Adam that updates only the embedding rows a batch looked up.
+    optimizer: Literal["adam", "lazy_adam"]
     batch_size: PositiveInt
     epochs: PositiveInt
     learning_rate: LearningRate
