@@ -221,6 +221,14 @@ class RuntimeHook:
         # Nodes draw figures for files and MLflow, never for a screen.
         matplotlib.use("Agg", force=True)
 
+    @hook_impl
+    def after_node_run(self) -> None:
+        import gc
+
+        # A Keras model is a web of reference cycles: without a collection, each
+        # copy a node loaded stays in memory until the run ends.
+        gc.collect()
+
     @hook_impl(trylast=True)  # after kedro-mlflow has started the run
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
         params = self._context.params if self._context else {}

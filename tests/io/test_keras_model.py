@@ -20,6 +20,21 @@ def test_keras_model_round_trip(tmp_path):
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["m.keras"]
 
 
+def test_load_args_reach_keras_and_compile_false_skips_the_optimizer(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.ones((4, 3), dtype="float32")
+    model.fit(x, np.zeros((4, 2)), epochs=1, verbose=0)  # builds the optimizer's state
+    path = str(tmp_path / "m.keras")
+    KerasModelDataset(filepath=path).save(model)
+    assert KerasModelDataset(filepath=path).load().optimizer is not None
+    inference = KerasModelDataset(filepath=path, load_args={"compile": False}).load()
+    assert getattr(inference, "optimizer", None) is None
+    np.testing.assert_allclose(inference.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 def test_keras_model_dataset_needs_keras_suffix():
     with pytest.raises(DatasetError, match=r"\.keras"):
         KerasModelDataset(filepath="model.h5")

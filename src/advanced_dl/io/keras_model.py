@@ -17,7 +17,10 @@ class KerasModelDataset(AbstractVersionedDataset):
     a truncated model behind. Loading imports ``advanced_dl.models`` first so
     the project's custom layers are registered. With ``versioned: true`` in the
     catalog, each run saves under ``<filepath>/<version>/`` and a load without a
-    pinned version reads the newest.
+    pinned version reads the newest. ``load_args`` go to ``keras.saving.load_model``:
+    ``compile: false`` loads the layers and weights without the optimizer's
+    state, which inference never needs (for a model with a large embedding
+    table that state is twice the table's size).
     """
 
     def __init__(
@@ -25,18 +28,20 @@ class KerasModelDataset(AbstractVersionedDataset):
         filepath: str,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
+        load_args: dict[str, Any] | None = None,
     ) -> None:
         if not filepath.endswith(".keras"):
             raise DatasetError(f"KerasModelDataset filepath must end in '.keras', got {filepath!r}")
         super().__init__(PurePosixPath(filepath), version)
         self.metadata = metadata
+        self._load_args = dict(load_args or {})
 
     def load(self) -> Any:
         import keras
 
         import advanced_dl.models  # noqa: F401  (registers custom layers)
 
-        return keras.saving.load_model(str(self._get_load_path()))
+        return keras.saving.load_model(str(self._get_load_path()), **self._load_args)
 
     def save(self, data: Any) -> None:
         path = Path(self._get_save_path())
@@ -57,4 +62,8 @@ class KerasModelDataset(AbstractVersionedDataset):
             return False
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version}
+        return {
+            "filepath": str(self._filepath),
+            "version": self._version,
+            "load_args": self._load_args,
+        }

@@ -63,7 +63,8 @@ class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
         import advanced_dl.models  # noqa: F401  (registers custom layers)
 
         artifacts = dict(context.artifacts)
-        self.keras_model = keras.saving.load_model(artifacts.pop("keras_model"))
+        # Serving only predicts: the optimizer's state is not loaded.
+        self.keras_model = keras.saving.load_model(artifacts.pop("keras_model"), compile=False)
         with open(artifacts.pop("state")) as stream:
             state = json.load(stream)
         self.set_state(state, {name: sp.load_npz(path) for name, path in artifacts.items()})
