@@ -35,6 +35,25 @@ def test_load_args_reach_keras_and_compile_false_skips_the_optimizer(tmp_path):
     np.testing.assert_allclose(inference.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+def test_save_without_the_optimizer_leaves_the_model_compiled(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Embedding(500, 8)])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.ones((4, 3), dtype="int32")
+    model.fit(x, np.zeros((4, 3, 8)), epochs=1, verbose=0)
+    with_state, without_state = tmp_path / "with.keras", tmp_path / "without.keras"
+    KerasModelDataset(filepath=str(with_state)).save(model)
+    dataset = KerasModelDataset(filepath=str(without_state), save_args={"include_optimizer": False})
+    dataset.save(model)
+    # Adam's two moment tables are left out: about a third of the size.
+    assert without_state.stat().st_size < 0.5 * with_state.stat().st_size
+    assert model.optimizer is not None  # the caller's model keeps training state
+    np.testing.assert_allclose(dataset.load().predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(DatasetError, match="include_optimizer"):
+        KerasModelDataset(filepath=str(without_state), save_args={"zipped": False})
+
+
 def test_keras_model_dataset_needs_keras_suffix():
     with pytest.raises(DatasetError, match=r"\.keras"):
         KerasModelDataset(filepath="model.h5")

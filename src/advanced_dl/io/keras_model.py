@@ -20,7 +20,9 @@ class KerasModelDataset(AbstractVersionedDataset):
     pinned version reads the newest. ``load_args`` go to ``keras.saving.load_model``:
     ``compile: false`` loads the layers and weights without the optimizer's
     state, which inference never needs (for a model with a large embedding
-    table that state is twice the table's size).
+    table that state is twice the table's size). ``save_args``:
+    ``include_optimizer: false`` leaves that state out of the file (Keras 3's
+    own ``include_optimizer`` applies to ``.h5`` files only).
     """
 
     def __init__(
@@ -29,12 +31,19 @@ class KerasModelDataset(AbstractVersionedDataset):
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
         load_args: dict[str, Any] | None = None,
+        save_args: dict[str, Any] | None = None,
     ) -> None:
         if not filepath.endswith(".keras"):
             raise DatasetError(f"KerasModelDataset filepath must end in '.keras', got {filepath!r}")
         super().__init__(PurePosixPath(filepath), version)
         self.metadata = metadata
         self._load_args = dict(load_args or {})
+        self._save_args = {"include_optimizer": True, **(save_args or {})}
+        unknown = set(self._save_args) - {"include_optimizer"}
+        if unknown:
+            raise DatasetError(
+                f"KerasModelDataset save_args takes 'include_optimizer' only, got {sorted(unknown)}"
+            )
 
     def load(self) -> Any:
         import keras
@@ -48,10 +57,17 @@ class KerasModelDataset(AbstractVersionedDataset):
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, staging = tempfile.mkstemp(suffix=".keras", dir=path.parent, prefix=".tmp-")
         os.close(handle)
+        # Keras saves whatever ``model.optimizer`` holds: detach it for the save.
+        optimizer = getattr(data, "optimizer", None)
+        detach = optimizer is not None and not self._save_args["include_optimizer"]
         try:
+            if detach:
+                data.optimizer = None
             data.save(staging)
             os.replace(staging, path)
         finally:
+            if detach:
+                data.optimizer = optimizer
             if os.path.exists(staging):
                 os.remove(staging)
 
@@ -66,4 +82,5 @@ class KerasModelDataset(AbstractVersionedDataset):
             "filepath": str(self._filepath),
             "version": self._version,
             "load_args": self._load_args,
+            "save_args": self._save_args,
         }
