@@ -80,13 +80,10 @@ class TokenAndPositionEmbedding(layers.Layer):
             self.bigram_projection.build((*input_shape, self.bigram_dim))
         self.built = True
 
-    def bigram_ids(self, token_ids: Any) -> Any:
+    def bigram_ids(self, token_ids: Any, previous_ids: Any) -> Any:
         """Bucket of the word pair ending at each position: ``(batch, length)`` int32."""
-        token_ids = ops.cast(token_ids, "int64")
-        previous = ops.pad(token_ids[:, :-1], [[0, 0], [1, 0]])
-        return ops.cast(
-            ops.mod(previous * self.vocabulary_size + token_ids, self.bigram_buckets), "int32"
-        )
+        pair = ops.cast(previous_ids, "int64") * self.vocabulary_size + ops.cast(token_ids, "int64")
+        return ops.cast(ops.mod(pair, self.bigram_buckets), "int32")
 
     def call(self, token_ids: Any) -> Any:
         # The first rows of the position table, sliced rather than looked up with
@@ -97,10 +94,11 @@ class TokenAndPositionEmbedding(layers.Layer):
         embedded = self.token_embedding(token_ids) + positions
         if self.bigram_embedding is None:
             return embedded
-        pairs = self.bigram_embedding(self.bigram_ids(token_ids))
+        # Each position's previous token id (padding before the first).
+        previous = ops.pad(token_ids[:, :-1], [[0, 0], [1, 0]])
+        pairs = self.bigram_embedding(self.bigram_ids(token_ids, previous))
         if self.bigram_projection is not None:
             pairs = self.bigram_projection(pairs)
-        previous = ops.pad(token_ids[:, :-1], [[0, 0], [1, 0]])
         real_pair = ops.cast((previous > 0) & (token_ids > 0), self.compute_dtype)
         return embedded + pairs * real_pair[..., None]
 

@@ -113,7 +113,9 @@ def vectorise_reviews(
     length, keep = vectorisation_params["sequence_length"], vectorisation_params["keep"]
     head_tokens = vectorisation_params["head_tokens"]
     arrays = tuple(
-        vectorise_texts(frame["text"], index, length, keep, len(frame), head_tokens)
+        vectorise_texts(
+            frame["text"], index, length, keep, count=len(frame), head_tokens=head_tokens
+        )
         for frame in (train_reviews, validation_reviews, test_reviews)
     )
     total = sum(len(a) for a in arrays)
