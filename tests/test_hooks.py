@@ -78,6 +78,21 @@ def test_a_run_reads_back_the_version_it_wrote(tmp_path):
     assert JSONDataset(filepath=path, version=Version(None, None)).load() == {"mean": 2.0}
 
 
+def test_a_cached_dataset_is_pinned_through_its_wrapper(tmp_path):
+    from kedro.io import CachedDataset, DataCatalog, Version
+
+    from advanced_dl.hooks import pin_versions
+
+    path = str(tmp_path / "model.json")
+    cached = CachedDataset(
+        {"type": "json.JSONDataset", "filepath": path}, version=Version(None, None)
+    )
+    catalog = DataCatalog({"model": cached})
+    assert pin_versions(catalog, ["model"], "v-1") == ["model"]
+    catalog.save("model", {"w": 1})
+    assert (tmp_path / "model.json" / "v-1" / "model.json").is_file()
+
+
 def test_files_from_before_versioning_are_named_before_the_run(tmp_path):
     from kedro.io import DataCatalog, DatasetError, Version
     from kedro_datasets.json import JSONDataset

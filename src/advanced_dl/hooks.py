@@ -15,7 +15,7 @@ from typing import Any
 
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
-from kedro.io import DataCatalog, DatasetError, Version
+from kedro.io import CachedDataset, DataCatalog, DatasetError, Version
 from kedro.pipeline import Pipeline
 
 from advanced_dl import runtime
@@ -98,6 +98,8 @@ def pin_versions(catalog: DataCatalog, names: Iterable[str], version: str) -> li
     pinned, unversioned_files = [], []
     for name in sorted(names):
         dataset = catalog.get(name)
+        if isinstance(dataset, CachedDataset):  # the version is the wrapped dataset's
+            dataset = dataset._dataset
         current = getattr(dataset, "_version", None)
         if isinstance(current, Version) and current.load is None:
             dataset._version = Version(version, version)

@@ -56,3 +56,26 @@ def test_a_fresh_process_loads_the_model_without_unpickling_training_objects(tra
     predicted = json.loads(completed.stdout.strip().splitlines()[-1])
     expected = served.predict(None, rows).round(6).to_dict(orient="list")
     assert predicted == json.loads(json.dumps(expected))
+
+
+def test_the_served_keras_file_leaves_the_optimizer_state_out(tracking, tmp_path):
+    import io
+    import zipfile
+
+    import h5py
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    rows = pd.DataFrame({"x1": [0.5, -1.0], "x2": [1.0, 0.0]})
+    network = build_mdn(num_components=2, hidden_units=4)
+    network.fit(rows.to_numpy("float32"), np.zeros((2, 1), "float32"), epochs=1, verbose=0)
+    assert network.optimizer.variables  # trained: the optimizer holds state
+    KerasPyfuncModelDataset(name="model").save(MdnServingModel(network, rows, 2))
+    local = mlflow.artifacts.download_artifacts(
+        f"runs:/{tracking.info.run_id}/model", dst_path=str(tmp_path / "model")
+    )
+    (keras_file,) = Path(local).rglob("*.keras")
+    with zipfile.ZipFile(keras_file) as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        assert "optimizer" not in weights and "layers" in weights
+    assert network.optimizer is not None  # the trained model keeps its optimizer

@@ -56,6 +56,22 @@ def test_bigram_embedding_depends_on_the_previous_word_and_ignores_padding():
     np.testing.assert_allclose(with_pairs[0, -1], with_pairs[1, -1])
 
 
+def test_a_loaded_pair_table_holds_the_saved_weights_not_its_zero_start(tmp_path, token_ids):
+    inputs = keras.Input((SEQUENCE_LENGTH,), dtype="int32")
+    layer = TokenAndPositionEmbedding(SEQUENCE_LENGTH, VOCABULARY_SIZE, 8, bigram_buckets=97)
+    model = keras.Model(inputs, layer(inputs))
+    # Built from its config (as loading does), the pair table starts at zeros...
+    rebuilt = TokenAndPositionEmbedding.from_config(layer.get_config())
+    rebuilt.build((None, SEQUENCE_LENGTH))
+    assert not np.any(np.asarray(rebuilt.bigram_embedding.embeddings))
+    assert np.any(np.asarray(layer.bigram_embedding.embeddings))
+    # ...and loading then fills it with the trained rows.
+    loaded = _round_trip(model, tmp_path)
+    np.testing.assert_allclose(
+        loaded.predict(token_ids, verbose=0), model.predict(token_ids, verbose=0)
+    )
+
+
 def test_transformer_block_returns_normalised_attention_scores():
     block = TransformerBlock(8, num_heads=2, key_dim=4, feed_forward_dim=6, name="block")
     x = np.random.default_rng(1).normal(size=(3, SEQUENCE_LENGTH, 8)).astype("float32")

@@ -10,6 +10,24 @@ from typing import Any
 from kedro.io import AbstractVersionedDataset, DatasetError, Version
 
 
+def save_keras_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool) -> None:
+    """Write ``model`` to a ``.keras`` file, with or without its optimizer's state.
+
+    Keras 3 honours its own ``include_optimizer`` for ``.h5`` files only and
+    saves whatever ``model.optimizer`` holds, so the optimizer is detached for
+    the save and put back after it: the caller's model is unchanged.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    detach = optimizer is not None and not include_optimizer
+    try:
+        if detach:
+            model.optimizer = None
+        model.save(str(path))
+    finally:
+        if detach:
+            model.optimizer = optimizer
+
+
 class KerasModelDataset(AbstractVersionedDataset):
     """Save and load a ``keras.Model`` in the native ``.keras`` format.
 
@@ -57,17 +75,10 @@ class KerasModelDataset(AbstractVersionedDataset):
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, staging = tempfile.mkstemp(suffix=".keras", dir=path.parent, prefix=".tmp-")
         os.close(handle)
-        # Keras saves whatever ``model.optimizer`` holds: detach it for the save.
-        optimizer = getattr(data, "optimizer", None)
-        detach = optimizer is not None and not self._save_args["include_optimizer"]
         try:
-            if detach:
-                data.optimizer = None
-            data.save(staging)
+            save_keras_model(data, staging, include_optimizer=self._save_args["include_optimizer"])
             os.replace(staging, path)
         finally:
-            if detach:
-                data.optimizer = optimizer
             if os.path.exists(staging):
                 os.remove(staging)
 

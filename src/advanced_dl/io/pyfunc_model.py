@@ -12,6 +12,8 @@ from typing import Any
 import mlflow
 from kedro_mlflow.io.models import MlflowModelTrackingDataset
 
+from advanced_dl.io.keras_model import save_keras_model
+
 logger = logging.getLogger(__name__)
 
 # What a serving environment needs; listed so MLflow does not spend seconds
@@ -88,15 +90,21 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
                 "keras_model": str(Path(staging) / "model.keras"),
                 "state": str(Path(staging) / "state.json"),
             }
-            model.keras_model.save(artifacts["keras_model"])
+            # Serving never trains: the optimizer's state would only weigh the artifact.
+            save_keras_model(model.keras_model, artifacts["keras_model"], include_optimizer=False)
             Path(artifacts["state"]).write_text(json.dumps(model.state()))
             for name, matrix in model.sparse_state().items():
                 artifacts[name] = str(Path(staging) / f"{name}.npz")
                 sp.save_npz(artifacts[name], matrix.tocsr())
+            # The signature comes from the model in memory: left to MLflow, it would
+            # load a second copy of the model from the artifacts to infer it.
+            example = model.input_example
+            signature = mlflow.models.infer_signature(example, model.predict(None, example))
             self.model_info = mlflow.pyfunc.log_model(
                 python_model=str(entrypoint),
                 artifacts=artifacts,
-                input_example=model.input_example,
+                input_example=example,
+                signature=signature,
                 pip_requirements=serving_requirements(),
                 code_paths=[str(package_dir)],
                 **self._save_args,
