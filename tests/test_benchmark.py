@@ -114,3 +114,99 @@ def test_nab_speed_up_is_over_the_fewest_workers_and_scores_are_compared():
     assert _row(report, "nab_benchmark")[4] == "n/a (fits in parallel)"  # 600 s of fits in 320
     differing = render([two], [], 42, started, nab_workers=[_nab_run(1, 570.0, 52.4)])
     assert "corpus scores **different** across worker counts" in differing
+
+
+IMDB = {
+    "test_accuracy": 0.905,
+    "test_roc_auc": 0.967,
+    "test_f1": 0.904,
+    "mean_epoch_seconds": 49.0,
+    "fit_seconds": 98.0,
+    "baseline_test_accuracy": 0.904,
+    "baseline_test_roc_auc": 0.965,
+    "baseline_test_f1": 0.9047,
+    "baseline_fit_seconds": 7.0,
+}
+
+
+def _imdb_run(env: str, metrics: dict, peak_gib: float) -> RunResult:
+    label = "imdb_transformer" + (f" --env {env}" if env else "")
+    peak_kb = int(peak_gib * 1024**2)
+    return RunResult("imdb_transformer", label, 42, 150.0, peak_kb, metrics, "id", env=env)
+
+
+def test_the_tuned_transformer_is_judged_against_its_own_runs_baseline_and_4_gb():
+    started = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
+    reference = _imdb_run("", {**IMDB, "test_accuracy": 0.874}, 1.6)
+    tuned = _imdb_run("tuned", IMDB, 3.7)  # 3.97e9 bytes: under 4 GB
+    report = render([reference, tuned], [], 42, started)
+    assert _row(report, "imdb_transformer --env tuned")[7] == "yes"
+    # 3.8 GiB is 4.08e9 bytes: over 4 GB, although under "4" in GiB.
+    heavy = render([reference, _imdb_run("tuned", IMDB, 3.8)], [], 42, started)
+    assert _row(heavy, "imdb_transformer --env tuned")[7] == "**no**"
+    assert "- imdb_transformer --env tuned: target not met; peak memory" in heavy
+    # Below its own run's baseline: missed, whatever the memory.
+    beaten = render([_imdb_run("tuned", {**IMDB, "test_accuracy": 0.903}, 1.0)], [], 42, started)
+    assert _row(beaten, "imdb_transformer --env tuned")[7] == "**no**"
+    # The side-by-side table: each transformer, then the baseline fitted in its run.
+    assert _row(report, "transformer, `--env tuned`")[1:3] == ["0.9050", "0.9670"]
+    assert _row(report, "transformer, reference (`conf/base`)")[7] == "yes"
+    baselines = [line for line in report.splitlines() if line.startswith("| TF-IDF")]
+    assert len(baselines) == 2 and "fitted in the tuned run | 0.9040 |" in baselines[1]
+
+
+def test_nab_corpus_score_is_placed_among_the_published_detectors():
+    run = _nab_run(2, 300.0, 52.3833)
+    run.metrics.update(
+        corpus_score_reward_low_fp=45.4262,
+        corpus_score_reward_low_fn=57.8724,
+        corpus_score_standard_label_free=46.2998,
+    )
+    published = [
+        {"detector": "KNN CAD", "standard": 58.0, "reward_low_fp": 43.4,
+         "reward_low_fn": 64.8, "source": "NAB scoreboard"},
+        {"detector": "Random Cut Forest", "standard": 51.7, "reward_low_fp": None,
+         "reward_low_fn": None, "source": "NAB scoreboard"},
+    ]  # fmt: skip
+    report = render(
+        [run], [], 42, dt.datetime(2026, 11, 27, tzinfo=dt.UTC), published_nab=published
+    )
+    lines = report.splitlines()
+    first = lines.index("| detector | standard | reward_low_FP | reward_low_FN | source |")
+    order = [line.split(" | ")[0] for line in lines[first + 2 : first + 5]]
+    assert order == [
+        "| KNN CAD",
+        "| **LSTM-VAE (this project, `nab_benchmark`)**",
+        "| Random Cut Forest",
+    ]
+    assert "| **52.3833** | 45.4262 | 57.8724 |" in lines[first + 3]
+    assert "| Random Cut Forest | 51.7 | - | - |" in lines[first + 4]
+    assert "this detector scores 46.2998 (standard profile)" in report
+    from advanced_dl.benchmark import published_nab_scores
+
+    quoted = {entry["detector"]: entry["standard"] for entry in published_nab_scores()}
+    assert quoted["Numenta HTM"] == 70.1 and quoted["ARTime"] == 74.9
+
+
+def test_runs_started_together_count_as_matched_only_when_their_metrics_equal_the_solo_runs():
+    from advanced_dl.benchmark import ConcurrencyResult, ConcurrentRun
+
+    solo = RunResult("mdn_synthetic", "mdn_synthetic", 42, 20.0, 1024**2, MDN, "solo")
+    timed_differently = {**MDN, "fit_seconds": 99.0}
+    runs = [
+        ConcurrentRun("mdn_synthetic", 0, "a.log", timed_differently, "r1"),
+        ConcurrentRun("mdn_synthetic", 0, "b.log", {**MDN, "test_nll": -3.9}, "r2"),
+        ConcurrentRun("mdn_synthetic", 1, "c.log", None),  # crashed, nothing recorded
+    ]
+    together = ConcurrencyResult(runs, 42, 61.0)
+    assert (together.finished, together.recorded, together.matched({"mdn_synthetic": solo})) == (
+        2,
+        2,
+        1,
+    )
+    report = render([solo], [], 42, dt.datetime(2026, 11, 27, tzinfo=dt.UTC), concurrency=together)
+    row = _row(report, "3 (mdn_synthetic, mdn_synthetic, mdn_synthetic)")
+    assert row[1:4] == ["2", "2", "1"] and row[-1] == "**no**"
+    all_good = ConcurrencyResult(runs[:1], 42, 30.0)
+    good = render([solo], [], 42, dt.datetime(2026, 11, 27, tzinfo=dt.UTC), concurrency=all_good)
+    assert _row(good, "1 (mdn_synthetic)")[-1] == "yes"
