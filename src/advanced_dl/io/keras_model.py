@@ -10,19 +10,25 @@ from typing import Any
 from kedro.io import AbstractVersionedDataset, DatasetError, Version
 
 
-def save_keras_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool) -> None:
+def save_keras_model(
+    model: Any, path: str | os.PathLike, *, include_optimizer: bool, zipped: bool = True
+) -> None:
     """Write ``model`` to a ``.keras`` file, with or without its optimizer's state.
 
     Keras 3 honours its own ``include_optimizer`` for ``.h5`` files only and
     saves whatever ``model.optimizer`` holds, so the optimizer is detached for
     the save and put back after it: the caller's model is unchanged.
+    ``zipped=False`` writes Keras' unzipped format, a folder (its name must not
+    end in ``.keras``) that ``keras.saving.load_model`` reads as well: the
+    weights go to and come from disk directly, where the zip is staged in
+    memory, a saving of the weights' size both ways.
     """
     optimizer = getattr(model, "optimizer", None)
     detach = optimizer is not None and not include_optimizer
     try:
         if detach:
             model.optimizer = None
-        model.save(str(path))
+        model.save(str(path), zipped=zipped)
     finally:
         if detach:
             model.optimizer = optimizer

@@ -48,8 +48,9 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
 
     ``save`` logs the model under ``name`` in the active run as MLflow "models
     from code": the model's entry point (``advanced_dl/serving/entrypoints/``),
-    its Keras file, its state as JSON and ``.npz`` artifacts, an input example
-    and the signature MLflow infers from it, pinned requirements, and the
+    its Keras model (Keras' unzipped format, a folder), its state as JSON and
+    ``.npz`` artifacts, an input example and the signature of the model's
+    output on it, pinned requirements, and the
     ``advanced_dl`` package as code, so ``mlflow.pyfunc.load_model(uri)`` works
     outside the project and unpickles nothing. ``load``
     returns the last model saved (or ``load_args.model_uri``).
@@ -87,11 +88,16 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
         entrypoint = package_dir / "serving" / "entrypoints" / f"{model.ENTRYPOINT}.py"
         with tempfile.TemporaryDirectory() as staging:
             artifacts = {
-                "keras_model": str(Path(staging) / "model.keras"),
+                "keras_model": str(Path(staging) / "keras_model"),
                 "state": str(Path(staging) / "state.json"),
             }
             # Serving never trains: the optimizer's state would only weigh the artifact.
-            save_keras_model(model.keras_model, artifacts["keras_model"], include_optimizer=False)
+            # Unzipped, MLflow's check that the model serves (it loads it back in this
+            # process) and every later load read the weights from disk, not from a copy
+            # of the zip in memory.
+            save_keras_model(
+                model.keras_model, artifacts["keras_model"], include_optimizer=False, zipped=False
+            )
             Path(artifacts["state"]).write_text(json.dumps(model.state()))
             for name, matrix in model.sparse_state().items():
                 artifacts[name] = str(Path(staging) / f"{name}.npz")

@@ -24,7 +24,8 @@ __all__ = ["InvalidInputError", "KerasPyfuncModel"]
 class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
     """A pyfunc model wrapping a Keras model, logged as MLflow "models from code".
 
-    Nothing is pickled: MLflow stores the Keras model (``.keras``), the model's
+    Nothing is pickled: MLflow stores the Keras model (Keras' unzipped
+    format; a ``.keras`` file from older runs loads too), the model's
     other state as JSON (:meth:`state`) and sparse matrices as ``.npz``
     (:meth:`sparse_state`), and at load time runs the subclass's entry point
     (``advanced_dl/serving/entrypoints/<ENTRYPOINT>.py``, which creates an empty
