@@ -210,3 +210,13 @@ def test_runs_started_together_count_as_matched_only_when_their_metrics_equal_th
     all_good = ConcurrencyResult(runs[:1], 42, 30.0)
     good = render([solo], [], 42, dt.datetime(2026, 11, 27, tzinfo=dt.UTC), concurrency=all_good)
     assert _row(good, "1 (mdn_synthetic)")[-1] == "yes"
+
+
+def test_the_default_pipelines_are_the_projects_pipelines():
+    from pathlib import Path
+
+    import advanced_dl.pipelines
+    from advanced_dl.benchmark import PIPELINES
+
+    package = Path(advanced_dl.pipelines.__file__).parent
+    assert set(PIPELINES) == {path.parent.name for path in package.glob("*/pipeline.py")}
