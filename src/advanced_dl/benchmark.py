@@ -298,8 +298,9 @@ def _kedro_run_arguments(pipeline: str, seed: int, params: str, env: str) -> lis
     return arguments + (["--env", env] if env else [])
 
 
-def _newest_runs(tracking_uri: str, pipeline: str, count: int = 1) -> list:
-    """The ``count`` newest MLflow runs of ``pipeline``'s experiment, newest first."""
+def _newest_runs(tracking_uri: str, pipeline: str, count: int = 1, where: str = "") -> list:
+    """The ``count`` newest MLflow runs of ``pipeline``'s experiment (``where``: an MLflow
+    filter string), newest first."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
@@ -307,7 +308,10 @@ def _newest_runs(tracking_uri: str, pipeline: str, count: int = 1) -> list:
     if experiment is None:
         return []
     return client.search_runs(
-        [experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=count
+        [experiment.experiment_id],
+        filter_string=where,
+        order_by=["attributes.start_time DESC"],
+        max_results=count,
     )
 
 
@@ -415,7 +419,7 @@ def run_together(
     kedro = str(Path(sys.executable).parent / "kedro")
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "KEDRO_DISABLE_TELEMETRY": "1"}
     log_dir.mkdir(parents=True, exist_ok=True)
-    before = {p: {r.info.run_id for r in _newest_runs(tracking_uri, p, 1000)} for p in pipelines}
+    started_ms = int(time.time() * 1000)
     print(f"[benchmark] {len(pipelines)} runs together: {', '.join(pipelines)}", flush=True)
     start = time.perf_counter()
     started = []
@@ -433,13 +437,10 @@ def run_together(
         stream.close()
         runs.append(ConcurrentRun(pipeline, returncode, str(log)))
     wall = time.perf_counter() - start
-    # Each pipeline's new FINISHED runs, handed out to that pipeline's processes in turn.
+    # Each pipeline's FINISHED runs since the start, handed out to its processes in turn.
+    since = f"attributes.start_time >= {started_ms} and attributes.status = 'FINISHED'"
     for pipeline in set(pipelines):
-        new = [
-            r
-            for r in _newest_runs(tracking_uri, pipeline, 1000)
-            if r.info.run_id not in before[pipeline] and r.info.status == "FINISHED"
-        ]
+        new = _newest_runs(tracking_uri, pipeline, len(pipelines), since)
         for run, recorded in zip((r for r in runs if r.pipeline == pipeline), new, strict=False):
             run.metrics, run.run_id = dict(recorded.data.metrics), recorded.info.run_id
     result = ConcurrencyResult(runs, seed, wall)

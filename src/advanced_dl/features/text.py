@@ -74,6 +74,15 @@ def kept_words(
     return words[:head_tokens] + words[len(words) - (sequence_length - head_tokens) :]
 
 
+def check_head_tokens(keep: str, head_tokens: int, sequence_length: int) -> None:
+    """Raise ``ValueError`` unless ``"head_and_tail"`` keeps at least one word of each end."""
+    if keep == "head_and_tail" and not 0 < head_tokens < sequence_length:
+        raise ValueError(
+            f"head_tokens must be between 1 and sequence_length - 1 ({sequence_length - 1}) "
+            f"when keep is 'head_and_tail', got {head_tokens}"
+        )
+
+
 def vectorise_texts(
     texts: Iterable[str],
     vocabulary: Sequence[str] | dict[str, int],
@@ -99,11 +108,7 @@ def vectorise_texts(
     """
     if keep not in KEEP_ENDS:
         raise ValueError(f"keep must be one of {KEEP_ENDS}, got {keep!r}")
-    if keep == "head_and_tail" and not 0 < head_tokens < sequence_length:
-        raise ValueError(
-            f"head_tokens must be between 1 and sequence_length - 1 ({sequence_length - 1}) "
-            f"when keep is 'head_and_tail', got {head_tokens}"
-        )
+    check_head_tokens(keep, head_tokens, sequence_length)
     index = vocabulary if isinstance(vocabulary, dict) else word_index(vocabulary)
     if count is None:
         texts = list(texts) if not isinstance(texts, Sequence) else texts

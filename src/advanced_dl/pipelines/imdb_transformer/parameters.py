@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from advanced_dl.features.text import check_head_tokens
 from advanced_dl.schema import (
     DropoutRate,
     LearningRate,
@@ -35,11 +36,7 @@ class VectorisationParameters(Schema):
 
     @model_validator(mode="after")
     def _head_leaves_room_for_a_tail(self) -> VectorisationParameters:
-        if self.keep == "head_and_tail" and not 0 < self.head_tokens < self.sequence_length:
-            raise ValueError(
-                f"with keep 'head_and_tail', head_tokens must be between 1 and "
-                f"sequence_length - 1 ({self.sequence_length - 1}); got {self.head_tokens}"
-            )
+        check_head_tokens(self.keep, self.head_tokens, self.sequence_length)
         return self
 
 
