@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -225,16 +224,12 @@ class RuntimeHook:
         matplotlib.use("Agg", force=True)
 
     @hook_impl
-    def after_node_run(self, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
-        # A Keras model is a web of reference cycles: without a collection, each copy
-        # a node made of one stays in memory until the run ends. A collection costs
-        # 0.3 s once TensorFlow is loaded, so only nodes that handled a model pay it.
-        keras = sys.modules.get("keras")  # not imported: no model was handled
-        values = (*inputs.values(), *outputs.values())
-        if keras is not None and any(isinstance(v, keras.Model) for v in values):
-            import gc
+    def after_node_run(self) -> None:
+        import gc
 
-            gc.collect()
+        # A Keras model is a web of reference cycles: without a collection, each
+        # copy a node loaded stays in memory until the run ends.
+        gc.collect()
 
     @hook_impl(trylast=True)  # after kedro-mlflow has started the run
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
