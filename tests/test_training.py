@@ -127,3 +127,40 @@ def test_unknown_distribution_is_refused():
 
     with pytest.raises(ValueError, match="distribution must be one of"), distribution_scope("tpu"):
         pass
+
+
+def test_releasing_the_optimizer_state_frees_it_and_keeps_the_model():
+    import gc
+    import weakref
+
+    import keras
+
+    from advanced_dl.training import release_optimizer_state
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Embedding(50, 4)])
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mse", metrics=["mae"])
+    x, y = np.ones((8, 3), dtype="int32"), np.zeros((8, 3, 4), dtype="float32")
+    model.fit(x, y, epochs=1, verbose=0)
+    trained = weakref.ref(model.optimizer)
+    predictions = model.predict(x, verbose=0)
+
+    release_optimizer_state(model)
+    gc.collect()
+
+    assert trained() is None  # nothing holds the fitted optimizer or its moments
+    assert not model.optimizer.built
+    assert model.optimizer.get_config()["learning_rate"] == pytest.approx(2e-3)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), predictions)
+    assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", "mae"}
+    model.fit(x, y, epochs=1, verbose=0)  # and it can still train
+    assert model.optimizer.built
+
+
+def test_releasing_an_uncompiled_model_is_a_no_op():
+    import keras
+
+    from advanced_dl.training import release_optimizer_state
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    release_optimizer_state(model)
+    assert not model.compiled

@@ -54,6 +54,30 @@ def test_save_without_the_optimizer_leaves_the_model_compiled(tmp_path):
         KerasModelDataset(filepath=str(without_state), save_args={"zipped": False})
 
 
+def test_the_zip_holds_what_keras_writes_and_loads_with_the_optimizer(tmp_path):
+    import zipfile
+
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.ones((4, 3), dtype="float32")
+    model.fit(x, np.zeros((4, 2)), epochs=1, verbose=0)
+    by_keras, by_dataset = tmp_path / "keras.keras", tmp_path / "dataset.keras"
+    model.save(str(by_keras))
+    KerasModelDataset(filepath=str(by_dataset)).save(model)
+
+    def members(path):
+        with zipfile.ZipFile(path) as archive:
+            return sorted((i.filename, i.compress_type) for i in archive.infolist())
+
+    assert members(by_dataset) == members(by_keras)
+    loaded = KerasModelDataset(filepath=str(by_dataset)).load()
+    assert int(loaded.optimizer.iterations) == 1  # the optimizer's state came along
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset.keras", "keras.keras"]
+
+
 def test_keras_model_dataset_needs_keras_suffix():
     with pytest.raises(DatasetError, match=r"\.keras"):
         KerasModelDataset(filepath="model.h5")

@@ -22,7 +22,11 @@ from advanced_dl.models.gat import GATConv
 from advanced_dl.models.gcn import GCNConv, SparseDropout
 from advanced_dl.models.lstm_vae import GaussianSampling, ScaleFloor, VaeObjective
 from advanced_dl.models.mdn import MixtureDensityHead
-from advanced_dl.models.transformer import TokenAndPositionEmbedding, TransformerBlock
+from advanced_dl.models.transformer import (
+    SingleCopyEmbedding,
+    TokenAndPositionEmbedding,
+    TransformerBlock,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -109,6 +113,11 @@ CASES: dict[str, LayerCase] = {
             + [keras.Input(shape=(2,)) for _ in range(2)]
         ),
         _window_values,
+    ),
+    "SingleCopyEmbedding": LayerCase(
+        lambda: SingleCopyEmbedding(50, 4),
+        lambda: keras.Input(shape=(10,), dtype="int32"),
+        lambda: RNG.integers(0, 50, size=(2, 10)).astype("int32"),
     ),
     "TokenAndPositionEmbedding": LayerCase(
         lambda: TokenAndPositionEmbedding(

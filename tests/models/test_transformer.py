@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from advanced_dl.models.transformer import (
+    SingleCopyEmbedding,
     TokenAndPositionEmbedding,
     TransformerBlock,
     attention_weights,
@@ -70,6 +71,30 @@ def test_a_loaded_pair_table_holds_the_saved_weights_not_its_zero_start(tmp_path
     np.testing.assert_allclose(
         loaded.predict(token_ids, verbose=0), model.predict(token_ids, verbose=0)
     )
+
+
+def _saving_peak(layer: keras.layers.Layer, folder) -> int:
+    """Bytes of NumPy memory held at once while a model of ``layer`` is saved."""
+    import tracemalloc
+
+    model = keras.Sequential([keras.Input((3,), dtype="int32"), layer])
+    tracemalloc.start()
+    try:
+        model.save(str(folder), zipped=False)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_single_copy_embedding_saves_its_table_through_one_copy(tmp_path):
+    table_bytes = 100_000 * 16 * 4
+    # Keras' own Embedding holds two copies of the table while it is written.
+    assert _saving_peak(keras.layers.Embedding(100_000, 16), tmp_path / "plain") > 1.9 * table_bytes
+    layer = SingleCopyEmbedding(100_000, 16)
+    assert _saving_peak(layer, tmp_path / "single") < 1.2 * table_bytes
+    loaded = keras.saving.load_model(tmp_path / "single").layers[0]
+    assert isinstance(loaded, SingleCopyEmbedding)
+    np.testing.assert_array_equal(np.asarray(loaded.embeddings), np.asarray(layer.embeddings))
 
 
 def test_transformer_block_returns_normalised_attention_scores():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,19 +20,37 @@ def save_keras_model(
     saves whatever ``model.optimizer`` holds, so the optimizer is detached for
     the save and put back after it: the caller's model is unchanged.
     ``zipped=False`` writes Keras' unzipped format, a folder (its name must not
-    end in ``.keras``) that ``keras.saving.load_model`` reads as well: the
-    weights go to and come from disk directly, where the zip is staged in
-    memory, a saving of the weights' size both ways.
+    end in ``.keras``) that ``keras.saving.load_model`` reads as well.
+
+    Either way the weights go straight to disk: Keras stages a zip's weights
+    in memory whenever half the free memory holds them (twice the weights'
+    size while the zip is written), so the ``.keras`` file is zipped here from
+    the unzipped folder, the layout Keras writes itself (``metadata.json``,
+    ``config.json``, ``model.weights.h5``, ``assets/``), uncompressed as Keras does.
     """
     optimizer = getattr(model, "optimizer", None)
     detach = optimizer is not None and not include_optimizer
     try:
         if detach:
             model.optimizer = None
-        model.save(str(path), zipped=zipped)
+        if not zipped:
+            model.save(str(path), zipped=False)
+            return
+        with tempfile.TemporaryDirectory(dir=Path(path).parent, prefix=".tmp-") as staging:
+            folder = Path(staging) / "model"
+            model.save(str(folder), zipped=False)
+            _zip_folder(folder, Path(path))
     finally:
         if detach:
             model.optimizer = optimizer
+
+
+def _zip_folder(folder: Path, path: Path) -> None:
+    """Write every file under ``folder`` to the zip ``path``, named relative to ``folder``."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder).as_posix())
 
 
 class KerasModelDataset(AbstractVersionedDataset):

@@ -160,6 +160,7 @@ def train_transformer(
         distribution_scope,
         fit_with_training_params,
         learning_rate_for,
+        release_optimizer_state,
     )
 
     with distribution_scope(training_params["distribution"]):
@@ -189,6 +190,7 @@ def train_transformer(
         ),
         training_params=training_params,
     )
+    release_optimizer_state(model)
     return model, result.as_metrics()
 
 
