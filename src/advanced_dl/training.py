@@ -237,21 +237,26 @@ def fit_with_training_params(
     training_params: dict[str, Any],
     verbose: int = 2,
 ) -> TrainingResult:
-    """:func:`fit_model` configured by a pipeline's validated ``training`` parameters."""
+    """:func:`fit_model` configured by a pipeline's validated ``training`` parameters.
+
+    The pipelines hand the fitted model to nodes that only predict, so its
+    optimizer's state is released afterwards (:func:`release_optimizer_state`).
+    """
     settings = {name: training_params[name] for name in FIT_PARAMETERS if name in training_params}
-    return fit_model(model, x, y, validation_data=validation_data, verbose=verbose, **settings)
+    result = fit_model(model, x, y, validation_data=validation_data, verbose=verbose, **settings)
+    release_optimizer_state(model)
+    return result
 
 
 def release_optimizer_state(model: Any) -> None:
     """Recompile a fitted ``model`` with a fresh optimizer of the same settings, in place.
 
-    For a model that from now on only predicts: the pipelines hand it to nodes
-    that predict and save it without its optimizer. Adam keeps two more copies of
-    every weight (0.7 GiB for the tuned IMDB model's pair table) and the traced
-    training step holds on to them; recompiling lets go of both, so the memory
-    serves the nodes that follow. The new optimizer has no state until it
-    trains, so the model can still be trained again. Weights, loss and metrics
-    are unchanged.
+    For a model that from now on only predicts and is saved without its
+    optimizer. Adam keeps two more copies of every weight (0.7 GiB for the tuned
+    IMDB model's pair table) and the traced training step holds on to them;
+    recompiling lets go of both, so the memory serves the nodes that follow.
+    The new optimizer has no state until it trains, so the model can still be
+    trained again. Weights, loss and metrics are unchanged.
     """
     import keras
 

@@ -160,7 +160,6 @@ def train_transformer(
         distribution_scope,
         fit_with_training_params,
         learning_rate_for,
-        release_optimizer_state,
     )
 
     with distribution_scope(training_params["distribution"]):
@@ -190,7 +189,6 @@ def train_transformer(
         ),
         training_params=training_params,
     )
-    release_optimizer_state(model)
     return model, result.as_metrics()
 
 

@@ -111,11 +111,7 @@ def train_mdn(
         ``fit_seconds`` and ``epochs_trained``.
     """
     from advanced_dl.models.mdn import build_mdn
-    from advanced_dl.training import (
-        distribution_scope,
-        fit_with_training_params,
-        release_optimizer_state,
-    )
+    from advanced_dl.training import distribution_scope, fit_with_training_params
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(train_samples))
@@ -147,7 +143,6 @@ def train_mdn(
         validation_data=(x[validation_rows], y[validation_rows]),
         training_params=training_params,
     )
-    release_optimizer_state(model)
     return model, result.as_metrics()
 
 

@@ -249,11 +249,7 @@ def train_lstm_vae(
         ``val_loss``, ``learning_rate``, plus ``fit_seconds``, ``epochs_trained``).
     """
     from advanced_dl.models.lstm_vae import build_lstm_vae
-    from advanced_dl.training import (
-        distribution_scope,
-        fit_with_training_params,
-        release_optimizer_state,
-    )
+    from advanced_dl.training import distribution_scope, fit_with_training_params
 
     with distribution_scope(training_params["distribution"]):
         model = build_lstm_vae(
@@ -274,7 +270,6 @@ def train_lstm_vae(
         training_params=training_params,
         verbose=verbose,
     )
-    release_optimizer_state(model)
     return model, result.as_metrics()
 
 
