@@ -16,6 +16,7 @@ from advanced_dl.features.series import (
     flag_anomalies,
     keep_new_highs,
     last_step_scores,
+    out_of_range_rows,
     scale_values,
     sliding_windows,
     unit_interval_scores,
@@ -181,3 +182,31 @@ def test_unit_interval_scores_increase_with_z_even_far_in_the_tail():
     assert ((scores >= 0) & (scores < 1)).all()
     assert (np.diff(scores) > 0).all()
     assert np.isnan(unit_interval_scores(np.array([np.nan]))).all()
+
+
+def test_out_of_range_rows_flag_values_beyond_every_earlier_one_once_per_excursion():
+    values = np.array([5.0, 5.0, 6.0, 5.5, 6.0, 6.5, 7.0, 5.0, 4.0, 3.0, 9.0])
+    # Rows 0-1 are equal: no range yet, so row 2 is not flagged. Rows 5, 6 and
+    # 10 rise above every earlier value, rows 8 and 9 fall below.
+    flagged = out_of_range_rows(values, tolerance=0.0, cooldown_rows=0)
+    np.testing.assert_array_equal(np.flatnonzero(flagged), [5, 6, 8, 9, 10])
+    # No flag within cooldown_rows = 1 row after a flag.
+    cooled = out_of_range_rows(values, tolerance=0.0, cooldown_rows=1)
+    np.testing.assert_array_equal(np.flatnonzero(cooled), [5, 8, 10])
+    cooled = out_of_range_rows(values, tolerance=0.0, cooldown_rows=3)
+    np.testing.assert_array_equal(np.flatnonzero(cooled), [5, 9])
+    # With a tolerance, a value must clear the range by that fraction of it:
+    # row 6 (7.0 vs 6.5 + 0.4 x 1.5) and row 9 (3.0 vs 4.0 - 0.4 x 3.0) do not.
+    tolerant = out_of_range_rows(values, tolerance=0.4, cooldown_rows=0)
+    np.testing.assert_array_equal(np.flatnonzero(tolerant), [5, 8, 10])
+    assert not out_of_range_rows(np.full(20, 3.0), 0.0, 0).any()
+
+
+def test_out_of_range_rows_use_no_later_row():
+    values = np.random.default_rng(1).normal(size=200)
+    flagged = out_of_range_rows(values, 0.0, 10)
+    for t in (30, 120):
+        changed = values.copy()
+        changed[t + 1 :] = 100.0
+        rescored = out_of_range_rows(changed, 0.0, 10)
+        np.testing.assert_array_equal(rescored[: t + 1], flagged[: t + 1])

@@ -217,6 +217,30 @@ def unit_interval_scores(z: np.ndarray) -> np.ndarray:
     return magnitude / (1.0 + magnitude)
 
 
+def out_of_range_rows(values: np.ndarray, tolerance: float, cooldown_rows: int) -> np.ndarray:
+    """Rows whose value leaves the range of every earlier value: (n,) -> (n,) bool.
+
+    Row t is out of range when its value is above ``max + tolerance x (max - min)``
+    or below ``min - tolerance x (max - min)`` of rows 0..t-1 (never while those
+    rows are all equal, so a series' first rows cannot fire). A model fitted on
+    the first rows reconstructs a new level or a new extreme about as well as an
+    old one, so its likelihood hardly moves, while the value itself says the
+    series went where it had never been. An excursion beyond the range sets
+    records at many rows in a row, so after a flagged row the next
+    ``cooldown_rows`` rows are not flagged. Causal.
+    """
+    value = pd.Series(np.asarray(values, dtype="float64"))
+    high, low = value.cummax().shift(1), value.cummin().shift(1)
+    margin = tolerance * (high - low)
+    beyond = (((value > high + margin) | (value < low - margin)) & (high > low)).to_numpy()
+    flagged = np.zeros(len(beyond), dtype=bool)
+    last = -cooldown_rows - 1
+    for row in np.flatnonzero(beyond):
+        if row - last > cooldown_rows:
+            flagged[row], last = True, row
+    return flagged
+
+
 def anomaly_scores(
     raw_scores: np.ndarray,
     average_rows: int,

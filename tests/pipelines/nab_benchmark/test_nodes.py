@@ -122,9 +122,18 @@ def test_detect_series_scores_are_causal_and_in_the_unit_interval(params):
     scores = detection.anomaly_scores
     probationary = nab_score.probationary_rows(ROWS)
     assert scores.shape == (ROWS,)
-    assert ((scores >= 0) & (scores < 1)).all()
+    assert ((scores >= 0) & (scores <= 1)).all()
     assert (scores[:probationary] == 0).all()
-    assert int(np.argmax(scores)) in (180, 181, 330, 331)  # a spike scores highest
+    # The first spike (+8) leaves the range of every earlier value and scores 1;
+    # the second does not leave the range the first one set.
+    flagged = np.flatnonzero(detection.out_of_range)
+    assert 180 in flagged and 330 not in flagged and flagged.min() >= probationary
+    np.testing.assert_array_equal(np.flatnonzero(scores == 1), flagged)
+    model_part = detection.lstm_vae_scores
+    assert ((model_part >= 0) & (model_part < 1)).all()
+    kept = ~detection.out_of_range
+    np.testing.assert_array_equal(scores[kept], model_part[kept])
+    assert int(np.argmax(model_part)) in (180, 181, 330, 331)  # the model sees the spikes too
     assert 0 < detection.label_free_threshold < 1
 
     for t in (probationary + 5, 250):
@@ -133,6 +142,14 @@ def test_detect_series_scores_are_causal_and_in_the_unit_interval(params):
         rescored = _detect(changed, params).anomaly_scores
         np.testing.assert_array_equal(rescored[: t + 1], scores[: t + 1])
         assert not np.array_equal(rescored[t + 1 :], scores[t + 1 :])
+
+
+def test_without_the_range_rule_the_score_is_the_models_alone(params):
+    params["detector"]["out_of_range"] = None
+    detection = _detect(series_values(TWO_SPIKES), params)
+    assert not detection.out_of_range.any()
+    np.testing.assert_array_equal(detection.anomaly_scores, detection.lstm_vae_scores)
+    assert detection.anomaly_scores.max() < 1
 
 
 def test_same_scores_with_one_and_two_workers(corpus_files, params):
@@ -208,6 +225,9 @@ def test_evaluate_corpus_reports_profiles_categories_and_label_free_score():
             window = next((k for k, s in enumerate(spikes) if s - 20 <= row <= s + 20), -1)
             rows.append((name, row, float(row in spikes), window))
     detections = pd.DataFrame(rows, columns=["series", "row", "anomaly_score", "window"])
+    # The model alone fires at each anomaly; the range rule alone, 5 rows later.
+    detections["lstm_vae_score"] = detections["anomaly_score"]
+    detections["out_of_range"] = detections.groupby("series")["anomaly_score"].shift(5) == 1
     thresholds = nodes.choose_corpus_thresholds(detections)
     assert thresholds == {"standard": 1.0, "reward_low_fp": 1.0, "reward_low_fn": 1.0}
     label_free = dict.fromkeys(SPIKES, 0.5)
@@ -221,6 +241,11 @@ def test_evaluate_corpus_reports_profiles_categories_and_label_free_score():
         expected = 100 * (3 * earned * profile.tp_weight - null) / (perfect - null)
         assert metrics[f"corpus_score_{name}"] == pytest.approx(expected)
     assert metrics["corpus_score_standard_label_free"] == pytest.approx(100 * (3 * earned + 3) / 6)
+    assert metrics["corpus_score_standard_lstm_vae_alone"] == metrics["corpus_score_standard"]
+    later = nab_score.scaled_sigmoid(-16 / 41) / nab_score.scaled_sigmoid(-1)
+    assert metrics["corpus_score_standard_out_of_range_alone"] == pytest.approx(
+        100 * (3 * later + 3) / 6
+    )
     assert set(k for k in metrics if k.startswith("score_standard_")) == {
         "score_standard_artificialWithAnomaly",
         "score_standard_realKnownCause",

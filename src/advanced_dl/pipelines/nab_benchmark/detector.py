@@ -8,10 +8,12 @@ P = min(floor(0.15 N), 750) (docs/algorithms.md, section 6):
 2. every row gets its raw score, the negative log-likelihood of its value at
    the last step of the window ending at it (``features.series.causal_scores``);
 3. raw scores become anomaly scores in [0, 1) (``features.series.anomaly_scores``);
-4. rows before P are reported with score 0: the detector is still learning
+4. a row whose value leaves the range of every earlier value scores 1
+   (``features.series.out_of_range_rows``; ``out_of_range: null`` turns this off);
+5. rows before P are reported with score 0: the detector is still learning
    there, and NAB ignores their detections. So every reported score depends
    only on its row and earlier ones;
-5. the label-free threshold comes from rows 0..P-1 only
+6. the label-free threshold comes from rows 0..P-1 only
    (:func:`label_free_threshold`): no label is read.
 """
 
@@ -32,6 +34,7 @@ from advanced_dl.features.series import (
     anomaly_scores,
     causal_scores,
     fit_standard_scaler,
+    out_of_range_rows,
     scale_values,
     sliding_windows,
     unit_interval_scores,
@@ -45,7 +48,7 @@ class SeriesTask:
     name: str  # "<category>/<file>.csv"
     values: np.ndarray  # (N,) float64
     seed: int  # the series' own seed (series_seed), so worker count never matters
-    detector: dict[str, Any]  # validated: look_back, model, training, scoring, label_free_threshold
+    detector: dict[str, Any]  # validated: the schema's DetectorParameters, as a dict
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ class SeriesDetection:
     """What one worker returns."""
 
     name: str
-    anomaly_scores: np.ndarray  # (N,) in [0, 1); 0 before the probationary period ends
+    anomaly_scores: np.ndarray  # (N,) in [0, 1]; 0 before the probationary period ends
+    lstm_vae_scores: np.ndarray  # (N,) in [0, 1): the model's part of anomaly_scores
+    out_of_range: np.ndarray  # (N,) bool: rows scored 1 for leaving the earlier range
     raw_scores: np.ndarray  # (N,) negative log-likelihood; NaN for the first look_back - 1 rows
     label_free_threshold: float
     fit_seconds: float
@@ -165,11 +170,18 @@ def _detect(task: SeriesTask, start: float) -> SeriesDetection:
     raw = causal_scores(model, scaled, look_back)
     scores = anomaly_scores(raw, **settings["scoring"], fitted_rows=probationary)
     threshold = label_free_threshold(raw[:probationary], settings)
-    reported = np.nan_to_num(scores, nan=0.0)
-    reported[:probationary] = 0.0
+    lstm_vae_scores = np.nan_to_num(scores, nan=0.0)
+    lstm_vae_scores[:probationary] = 0.0
+    out_of_range = np.zeros(len(values), dtype=bool)
+    if settings["out_of_range"] is not None:
+        out_of_range[probationary:] = out_of_range_rows(values, **settings["out_of_range"])[
+            probationary:
+        ]
     return SeriesDetection(
         name=task.name,
-        anomaly_scores=reported,
+        anomaly_scores=np.where(out_of_range, 1.0, lstm_vae_scores),
+        lstm_vae_scores=lstm_vae_scores,
+        out_of_range=out_of_range,
         raw_scores=raw,
         label_free_threshold=threshold,
         fit_seconds=float(history["fit_seconds"]),

@@ -4,7 +4,9 @@ The corpus table holds every row of every selected series in file order, one
 row per CSV line: ``series`` ("<category>/<file>.csv"), ``row`` (0-based line),
 ``timestamp``, ``value``, ``label`` (1 at a labelled anomaly timestamp) and
 ``window`` (index of the NAB window holding the row, -1 outside). Detection
-adds ``raw_score`` and ``anomaly_score`` (in [0, 1)). Each series is one Dask
+adds ``raw_score``, ``anomaly_score`` (in [0, 1]) and its two parts,
+``lstm_vae_score`` (in [0, 1)) and ``out_of_range`` (rows scored 1 for a value
+beyond the earlier range). Each series is one Dask
 task (``detector.detect_series``). Parameters arrive validated (``parameters.py``).
 """
 
@@ -27,6 +29,8 @@ from .parameters import series_selection
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "nab_benchmark"
+# The two parts of a row's anomaly score, each scored alone as well: which column holds it.
+PARTS = {"lstm_vae": "lstm_vae_score", "out_of_range": "out_of_range"}
 LABELS_FILE = "labels/combined_labels.json"
 WINDOWS_FILE = "labels/combined_windows.json"
 
@@ -153,7 +157,8 @@ def detect_corpus(
     workers.
 
     Returns:
-        - the corpus table plus ``raw_score`` and ``anomaly_score`` (sum of N, 8);
+        - the corpus table plus ``raw_score``, ``anomaly_score``, ``lstm_vae_score``
+          and ``out_of_range`` (sum of N, 10);
         - ``{series: label-free threshold}``;
         - timings: ``wall_seconds`` (all tasks, cluster start included),
           ``fit_seconds`` (summed over series), ``mean_series_seconds``, ``workers``.
@@ -185,6 +190,8 @@ def detect_corpus(
         scored = table.copy()
         scored["raw_score"] = result.raw_scores
         scored["anomaly_score"] = result.anomaly_scores
+        scored["lstm_vae_score"] = result.lstm_vae_scores
+        scored["out_of_range"] = result.out_of_range
         detections.append(scored)
     timings = {
         "wall_seconds": wall_seconds,
@@ -197,11 +204,13 @@ def detect_corpus(
     return pd.concat(detections, ignore_index=True), thresholds, timings
 
 
-def corpus_scores(corpus_detections: pd.DataFrame) -> dict[str, nab_score.SeriesScores]:
-    """``{series: its anomaly scores and windows}`` in the form ``nab_score`` takes."""
+def corpus_scores(
+    corpus_detections: pd.DataFrame, column: str = "anomaly_score"
+) -> dict[str, nab_score.SeriesScores]:
+    """``{series: its scores (``column``) and windows}`` in the form ``nab_score`` takes."""
     return {
         name: nab_score.SeriesScores(
-            scores=table["anomaly_score"].to_numpy("float64"),
+            scores=table[column].to_numpy("float64"),
             windows=nab_score.windows_from_column(table["window"].to_numpy()),
         )
         for name, table in corpus_detections.groupby("series", sort=True)
@@ -281,6 +290,9 @@ def evaluate_corpus(
     Returns:
         ``corpus_score_{standard,reward_low_fp,reward_low_fn}``,
         ``corpus_score_standard_label_free``, ``threshold_{profile}``,
+        ``corpus_score_standard_lstm_vae_alone`` and
+        ``corpus_score_standard_out_of_range_alone`` (each part of the score
+        on its own, with a threshold of its own chosen the same way),
         ``series_scored``, ``windows_total``, ``windows_detected``,
         ``false_positives`` (standard threshold), ``score_standard_<category>``,
         and ``wall_seconds``, ``fit_seconds``, ``mean_series_seconds``, ``workers``.
@@ -297,6 +309,11 @@ def evaluate_corpus(
             perfect += nab_score.perfect_score(series.windows, profile)
         metrics[f"corpus_score_{profile}"] = nab_score.normalize(raw, null, perfect)
         metrics[f"threshold_{profile}"] = float(threshold)
+    for part, column in PARTS.items():
+        part_corpus = list(corpus_scores(corpus_detections, column).values())
+        metrics[f"corpus_score_standard_{part}_alone"] = nab_score.sweep_thresholds(
+            part_corpus, "standard"
+        ).normalized
     summary = series_summary
     metrics["corpus_score_standard_label_free"] = nab_score.normalize(
         summary["raw_standard_label_free"].sum(),

@@ -12,7 +12,13 @@ from advanced_dl.pipelines.nab_anomaly.parameters import (
     ThresholdParameters,
     TrainingParameters,
 )
-from advanced_dl.schema import NonNegativeInt, PositiveFloat, PositiveInt, Schema
+from advanced_dl.schema import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Schema,
+)
 
 
 def series_selection(value: object) -> object:
@@ -39,6 +45,11 @@ class ScoringParameters(Schema):
         return self
 
 
+class OutOfRangeParameters(Schema):
+    tolerance: NonNegativeFloat  # a fraction of the range of the earlier values
+    cooldown_rows: NonNegativeInt
+
+
 class LabelFreeThresholdParameters(ThresholdParameters):
     min_z: PositiveFloat
 
@@ -48,6 +59,7 @@ class DetectorParameters(Schema):
     model: ModelParameters
     training: TrainingParameters
     scoring: ScoringParameters
+    out_of_range: OutOfRangeParameters | None  # None: the LSTM-VAE's score alone
     label_free_threshold: LabelFreeThresholdParameters
 
 
