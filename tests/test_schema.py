@@ -14,7 +14,7 @@ from advanced_dl.schema import (
 )
 from tests.conftest import REPO_ROOT
 
-PIPELINES = ("cora_gcn", "imdb_transformer", "mdn_synthetic", "nab_anomaly")
+PIPELINES = ("cora_gcn", "imdb_transformer", "mdn_synthetic", "nab_anomaly", "nab_benchmark")
 
 
 def project_parameters() -> dict:
@@ -61,6 +61,8 @@ def _with(params: dict, path: str, value) -> dict:
         ("imdb_transformer.training.early_stopping_patience", -1, "greater than or equal to 0"),
         ("mdn_synthetic.training.distribution", "tpu", "'none' or 'mirrored'"),
         ("cora_gcn.training.distribution", "mirrored", "full-batch on one device"),
+        ("nab_benchmark.detector.out_of_range.tolerance", -0.05, "greater than or equal to 0"),
+        ("nab_benchmark.detector.out_of_range.cooldown_rows", 2.5, "valid integer"),
     ],
 )
 def test_a_bad_value_is_named_with_what_was_expected_and_given(path, value, expected):
