@@ -56,13 +56,17 @@ class SeriesDetection:
     """What one worker returns."""
 
     name: str
-    anomaly_scores: np.ndarray  # (N,) in [0, 1]; 0 before the probationary period ends
-    lstm_vae_scores: np.ndarray  # (N,) in [0, 1): the model's part of anomaly_scores
+    lstm_vae_scores: np.ndarray  # (N,) in [0, 1): the model's part; 0 before P
     out_of_range: np.ndarray  # (N,) bool: rows scored 1 for leaving the earlier range
     raw_scores: np.ndarray  # (N,) negative log-likelihood; NaN for the first look_back - 1 rows
     label_free_threshold: float
     fit_seconds: float
     seconds: float  # the whole task: fit, scoring, thresholds
+
+    @property
+    def anomaly_scores(self) -> np.ndarray:
+        """(N,) in [0, 1]: 1 where out of range, else the model's score; 0 before P."""
+        return np.where(self.out_of_range, 1.0, self.lstm_vae_scores)
 
 
 def series_seed(seed: int, name: str) -> int:
@@ -179,7 +183,6 @@ def _detect(task: SeriesTask, start: float) -> SeriesDetection:
         ]
     return SeriesDetection(
         name=task.name,
-        anomaly_scores=np.where(out_of_range, 1.0, lstm_vae_scores),
         lstm_vae_scores=lstm_vae_scores,
         out_of_range=out_of_range,
         raw_scores=raw,
