@@ -536,7 +536,7 @@ def _metric(metrics: dict[str, float], name: str) -> str:
 
 def _nab_scoreboard_lines(results: list[RunResult], published: list[dict]) -> list[str]:
     """This detector's corpus scores among NAB's published detectors, best first."""
-    from advanced_dl.pipelines.nab_benchmark.nodes import build_scoreboard
+    from advanced_dl.pipelines.nab_benchmark.nodes import THIS_RUN_SOURCE, build_scoreboard
 
     ours = next((r for r in results if r.pipeline == "nab_benchmark" and not r.params), None)
     if ours is None or not published:
@@ -545,7 +545,7 @@ def _nab_scoreboard_lines(results: list[RunResult], published: list[dict]) -> li
     rows = []
     # The pipeline's own scoreboard table orders the detectors; this one only formats it.
     for entry in build_scoreboard(m, published, "").itertuples(index=False):
-        if entry.source == "this run":
+        if entry.source == THIS_RUN_SOURCE:
             rows.append(
                 f"| **LSTM-VAE + out-of-range rule (this project, `nab_benchmark`)** "
                 f"| **{_metric(m, 'corpus_score_standard')}** "

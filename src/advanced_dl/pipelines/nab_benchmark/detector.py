@@ -178,9 +178,8 @@ def _detect(task: SeriesTask, start: float) -> SeriesDetection:
     lstm_vae_scores[:probationary] = 0.0
     out_of_range = np.zeros(len(values), dtype=bool)
     if settings["out_of_range"] is not None:
-        out_of_range[probationary:] = out_of_range_rows(values, **settings["out_of_range"])[
-            probationary:
-        ]
+        out_of_range = out_of_range_rows(values, **settings["out_of_range"])
+    out_of_range[:probationary] = False
     return SeriesDetection(
         name=task.name,
         lstm_vae_scores=lstm_vae_scores,

@@ -8,6 +8,8 @@ from matplotlib.figure import Figure
 
 from advanced_dl import nab_score
 
+from .nodes import THIS_RUN_SOURCE
+
 PROFILE_COLUMNS = {
     "standard": "standard",
     "reward_low_fp": "reward low FP",
@@ -24,7 +26,7 @@ def plot_scoreboard(scoreboard: pd.DataFrame) -> Figure:
     positions = np.arange(len(table))
     for k, (column, label) in enumerate(PROFILE_COLUMNS.items()):
         axis.barh(positions + (k - 1) * height, table[column], height=height, label=label)
-    ours = table["source"] == "this run"
+    ours = table["source"] == THIS_RUN_SOURCE
     axis.set_yticks(positions, table["detector"])
     for tick, is_ours in zip(axis.get_yticklabels(), ours, strict=True):
         tick.set_fontweight("bold" if is_ours else "normal")
