@@ -24,11 +24,12 @@ def _imports(path) -> list[tuple[str, bool]]:
     return found
 
 
-def test_features_load_without_kedro_mlflow_or_tensorflow():
+def test_features_and_nab_load_without_kedro_mlflow_or_tensorflow():
     code = (
         "import sys\n"
         "import advanced_dl.features.series, advanced_dl.features.text\n"
         "import advanced_dl.features.mixture, advanced_dl.features.graph\n"
+        "import advanced_dl.nab.detector, advanced_dl.nab.selection\n"
         "print(sorted(m for m in ('kedro', 'mlflow', 'tensorflow') if m in sys.modules))\n"
     )
     loaded = subprocess.run(
@@ -60,9 +61,18 @@ def test_pipeline_modules_wire_only():
 
 def test_dask_tasks_import_no_kedro_or_mlflow():
     # Workers unpickle these by name: they must not need a Kedro session or MLflow run.
-    for path in (
-        REPO_ROOT / "src/advanced_dl/fanout.py",
-        REPO_ROOT / "src/advanced_dl/pipelines/nab_benchmark/detector.py",
-    ):
+    for path in (REPO_ROOT / "src/advanced_dl/fanout.py", *(PACKAGE / "nab").glob("*.py")):
         for module, _ in _imports(path):
             assert not module.startswith(("kedro", "mlflow")), f"{path.name} imports {module}"
+
+
+def test_nab_package_stands_alone():
+    # One home for NAB: both NAB pipelines, the Dask task and the served detector
+    # call it; it calls none of them.
+    for path in (PACKAGE / "nab").glob("*.py"):
+        for module, top_level in _imports(path):
+            assert not module.startswith(("advanced_dl.pipelines", "advanced_dl.serving")), (
+                f"{path.name} imports {module}"
+            )
+            if module.startswith(("tensorflow", "keras")):
+                assert not top_level, f"{path.name} imports {module} at module level"

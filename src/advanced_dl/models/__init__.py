@@ -9,6 +9,7 @@ from advanced_dl.models import (
     gcn,  # noqa: F401
     lstm_vae,  # noqa: F401
     mdn,  # noqa: F401
+    next_value,  # noqa: F401
     optimizers,  # noqa: F401
     transformer,  # noqa: F401
 )

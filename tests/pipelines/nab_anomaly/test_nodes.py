@@ -8,6 +8,7 @@ import pytest
 
 from advanced_dl.features.series import InvalidSeriesError
 from advanced_dl.io.nab import UnknownSeriesError, read_local_series
+from advanced_dl.nab.detector import split_windows
 from advanced_dl.pipelines.nab_anomaly import figures, nodes
 from advanced_dl.plotting import plot_training_history
 
@@ -145,9 +146,9 @@ def test_scaler_windows_and_split(series, labels):
     windows = nodes.make_windows(train_scaled, LOOK_BACK)
     assert windows.shape == (100 - LOOK_BACK + 1, LOOK_BACK, 1)  # the last window is kept
     np.testing.assert_array_equal(windows[-1, :, 0], train_scaled[-LOOK_BACK:])
-    fit, validation = nodes.split_windows(windows, 0.1, seed=42)
+    fit, validation = split_windows(windows, 0.1, seed=42)
     assert len(validation) == 9 and len(fit) + len(validation) == len(windows)
-    again, _ = nodes.split_windows(windows, 0.1, seed=42)
+    again, _ = split_windows(windows, 0.1, seed=42)
     np.testing.assert_array_equal(fit, again)
 
 
@@ -194,7 +195,7 @@ def test_one_epoch_model_on_square_wave_with_jump(series, labels, windows):
     labelled = nodes.attach_labels(test, labels, windows, TEST, NAB_EXPERIMENT)
     scaler = nodes.fit_scaler(train)
     train_scaled, test_scaled = nodes.scale_series(train, test, scaler)
-    fit, validation = nodes.split_windows(nodes.make_windows(train_scaled, LOOK_BACK), 0.1, 42)
+    fit, validation = split_windows(nodes.make_windows(train_scaled, LOOK_BACK), 0.1, 42)
     model_params = {
         "intermediate_dim": 4,
         "latent_dim": 2,
@@ -204,6 +205,7 @@ def test_one_epoch_model_on_square_wave_with_jump(series, labels, windows):
     }
     training_params = {
         "batch_size": 32,
+        "validation_fraction": 0.1,
         "epochs": 1,
         "learning_rate": 1e-3,
         "hold_epochs": 4,

@@ -8,7 +8,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from advanced_dl import nab_score
+from advanced_dl.nab import score as nab_score
 from tests.conftest import latest_run, run_kedro
 from tests.notebooks import execute_notebook, outputs_of_type
 

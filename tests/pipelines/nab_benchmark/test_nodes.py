@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advanced_dl import nab_score
 from advanced_dl.features.series import InvalidSeriesError
 from advanced_dl.io.nab import LazyNabSeries
 from advanced_dl.io.nab_results import NabResultsDataset
+from advanced_dl.nab import score as nab_score
+from advanced_dl.nab.detector import SeriesTask, detect_series, series_seed
+from advanced_dl.nab.scoring import detector_scores
+from advanced_dl.nab.settings import DetectorSettings
 from advanced_dl.pipelines.nab_benchmark import nodes
-from advanced_dl.pipelines.nab_benchmark.detector import SeriesTask, detect_series, series_seed
 
 from .corpus import (
     ROWS,
@@ -111,14 +113,23 @@ def test_bad_values_and_short_series_are_named_before_training(tmp_path, params)
         nodes.load_corpus(series, labels, windows, "all", params["detector"])
 
 
-def _detect(values: np.ndarray, params: dict):
-    task = SeriesTask(TWO_SPIKES, values, series_seed(42, TWO_SPIKES), params["detector"])
-    return detect_series(task)
+def _scores(values: np.ndarray, params: dict):
+    """The series' raw scores per part and its detector scores (the corpus protocol)."""
+    settings = DetectorSettings.model_validate(params["detector"])
+    probationary = nab_score.probationary_rows(len(values))
+    times = pd.date_range(START, periods=len(values), freq=STEP).to_numpy()
+    task = SeriesTask(
+        TWO_SPIKES, values, times, probationary, series_seed(42, TWO_SPIKES), settings
+    )
+    raw = detect_series(task).raw_scores
+    scores = detector_scores(raw, values, probationary, settings.scoring, settings.out_of_range)
+    return raw, scores
 
 
-def test_detect_series_scores_are_causal_and_in_the_unit_interval(params):
+def test_detector_scores_are_causal_and_in_the_unit_interval(params):
     values = series_values(TWO_SPIKES)
-    detection = _detect(values, params)
+    raw, detection = _scores(values, params)
+    assert sorted(raw) == ["lstm_vae", "next_value"]
     scores = detection.anomaly_scores
     probationary = nab_score.probationary_rows(ROWS)
     assert scores.shape == (ROWS,)
@@ -129,27 +140,36 @@ def test_detect_series_scores_are_causal_and_in_the_unit_interval(params):
     flagged = np.flatnonzero(detection.out_of_range)
     assert 180 in flagged and 330 not in flagged and flagged.min() >= probationary
     np.testing.assert_array_equal(np.flatnonzero(scores == 1), flagged)
-    model_part = detection.lstm_vae_scores
-    assert ((model_part >= 0) & (model_part < 1)).all()
+    learned = detection.learned
+    assert ((learned >= 0) & (learned < 1)).all()
     kept = ~detection.out_of_range
-    np.testing.assert_array_equal(scores[kept], model_part[kept])
-    assert int(np.argmax(model_part)) in (180, 181, 330, 331)  # the model sees the spikes too
-    assert 0 < detection.label_free_threshold < 1
+    np.testing.assert_array_equal(scores[kept], learned[kept])
+    assert int(np.argmax(learned)) in (180, 181, 330, 331)  # the models see the spikes too
+    for part in raw.values():  # each part alone sees the second spike, inside the range
+        assert np.nanargmax(part[probationary + 150 :]) + probationary + 150 in (330, 331)
 
     for t in (probationary + 5, 250):
         changed = values.copy()
         changed[t + 1 :] = np.random.default_rng(t).normal(50.0, 20.0, ROWS - t - 1)
-        rescored = _detect(changed, params).anomaly_scores
-        np.testing.assert_array_equal(rescored[: t + 1], scores[: t + 1])
-        assert not np.array_equal(rescored[t + 1 :], scores[t + 1 :])
+        raw_again, rescored = _scores(changed, params)
+        for part, scores_of_part in raw.items():
+            np.testing.assert_array_equal(raw_again[part][: t + 1], scores_of_part[: t + 1])
+        np.testing.assert_array_equal(rescored.anomaly_scores[: t + 1], scores[: t + 1])
+        assert not np.array_equal(rescored.anomaly_scores[t + 1 :], scores[t + 1 :])
 
 
-def test_without_the_range_rule_the_score_is_the_models_alone(params):
+def test_each_learned_part_can_stand_alone_and_the_rule_can_go(params):
     params["detector"]["out_of_range"] = None
-    detection = _detect(series_values(TWO_SPIKES), params)
+    params["detector"]["next_value"] = None
+    raw, detection = _scores(series_values(TWO_SPIKES), params)
+    assert list(raw) == ["lstm_vae"]
     assert not detection.out_of_range.any()
-    np.testing.assert_array_equal(detection.anomaly_scores, detection.lstm_vae_scores)
+    np.testing.assert_array_equal(detection.anomaly_scores, detection.learned)
     assert detection.anomaly_scores.max() < 1
+    params["detector"]["next_value"] = tiny_parameters()["detector"]["next_value"]
+    params["detector"]["lstm_vae"] = None
+    raw, _ = _scores(series_values(TWO_SPIKES), params)
+    assert list(raw) == ["next_value"]
 
 
 def test_same_scores_with_one_and_two_workers(corpus_files, params):
@@ -158,11 +178,14 @@ def test_same_scores_with_one_and_two_workers(corpus_files, params):
     runs = {}
     for workers in (1, 2):
         dask = {"workers": workers, "scheduler_address": None}
-        detections, thresholds, timings = nodes.detect_corpus(corpus, params["detector"], dask, 42)
+        raw_scores, timings = nodes.detect_corpus(corpus, params["detector"], dask, 42)
         assert timings["workers"] == workers
-        runs[workers] = (detections, thresholds)
-    pd.testing.assert_frame_equal(runs[1][0], runs[2][0])
-    assert runs[1][1] == runs[2][1]
+        runs[workers] = raw_scores
+    pd.testing.assert_frame_equal(runs[1], runs[2])
+    assert {"raw_lstm_vae", "raw_next_value"} <= set(runs[1].columns)
+    detections, thresholds = nodes.score_corpus(runs[1], params["detector"])
+    assert sorted(thresholds) == sorted(SPIKES) and all(0 < t < 1 for t in thresholds.values())
+    assert {"learned_score", "out_of_range", "anomaly_score"} <= set(detections.columns)
 
 
 def test_nab_results_files_rescore_to_the_same_corpus_score(tmp_path):
@@ -226,13 +249,16 @@ def test_evaluate_corpus_reports_profiles_categories_and_label_free_score():
             rows.append((name, row, float(row in spikes), window))
     detections = pd.DataFrame(rows, columns=["series", "row", "anomaly_score", "window"])
     # The model alone fires at each anomaly; the range rule alone, 5 rows later.
-    detections["lstm_vae_score"] = detections["anomaly_score"]
+    detections["learned_score"] = detections["anomaly_score"]
     detections["out_of_range"] = detections.groupby("series")["anomaly_score"].shift(5) == 1
     thresholds = nodes.choose_corpus_thresholds(detections)
     assert thresholds == {"standard": 1.0, "reward_low_fp": 1.0, "reward_low_fn": 1.0}
     label_free = dict.fromkeys(SPIKES, 0.5)
     summary = nodes.summarise_series(detections, thresholds, label_free)
-    metrics = nodes.evaluate_corpus(detections, thresholds, summary, {"wall_seconds": 1.0})
+    cross_category = {"corpus_score_standard_cross_category": 12.5}
+    metrics = nodes.evaluate_corpus(
+        detections, thresholds, summary, {"wall_seconds": 1.0}, cross_category
+    )
     # One detection at each anomaly, the middle of its window of 41 rows, earns
     # tp = sigma(-21 / 41) / sigma(-1); 3 windows: raw 3 tp, null -3, perfect 3.
     earned = nab_score.scaled_sigmoid(-21 / 41) / nab_score.scaled_sigmoid(-1)
@@ -241,7 +267,8 @@ def test_evaluate_corpus_reports_profiles_categories_and_label_free_score():
         expected = 100 * (3 * earned * profile.tp_weight - null) / (perfect - null)
         assert metrics[f"corpus_score_{name}"] == pytest.approx(expected)
     assert metrics["corpus_score_standard_label_free"] == pytest.approx(100 * (3 * earned + 3) / 6)
-    assert metrics["corpus_score_standard_lstm_vae_alone"] == metrics["corpus_score_standard"]
+    assert metrics["corpus_score_standard_learned_alone"] == metrics["corpus_score_standard"]
+    assert metrics["corpus_score_standard_cross_category"] == 12.5
     later = nab_score.scaled_sigmoid(-16 / 41) / nab_score.scaled_sigmoid(-1)
     assert metrics["corpus_score_standard_out_of_range_alone"] == pytest.approx(
         100 * (3 * later + 3) / 6

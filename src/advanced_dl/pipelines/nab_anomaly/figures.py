@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from advanced_dl import nab_score
+from advanced_dl.nab import score as nab_score
 from advanced_dl.pipelines.nab_anomaly.nodes import window_rows
 
 

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advanced_dl import nab_score
 from advanced_dl.features.series import (
     causal_scores,
     fit_standard_scaler,
@@ -28,6 +27,7 @@ from advanced_dl.features.series import (
     validate_series,
     window_log_likelihood,
 )
+from advanced_dl.nab import score as nab_score
 
 logger = logging.getLogger(__name__)
 
@@ -211,66 +211,32 @@ def make_windows(train_scaled: np.ndarray, look_back: int) -> np.ndarray:
     return sliding_windows(train_scaled, look_back).copy()
 
 
-def split_windows(
-    train_series_windows: np.ndarray, validation_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Random train/validation split of the windows (seeded).
-
-    Returns:
-        (n_train, look_back, 1), (n_validation, look_back, 1) with
-        n_validation = round(validation_fraction * n), at least 1.
-    """
-    windows = train_series_windows
-    if len(windows) < 2:
-        raise ValueError(f"Need at least 2 training windows to split, got {len(windows)}")
-    order = np.random.default_rng(seed).permutation(len(windows))
-    n_validation = min(max(1, round(validation_fraction * len(windows))), len(windows) - 1)
-    return windows[order[n_validation:]], windows[order[:n_validation]]
-
-
 def train_lstm_vae(
     train_windows: np.ndarray,
     validation_windows: np.ndarray,
     model_params: dict[str, Any],
     training_params: dict[str, Any],
-    verbose: int = 2,
-    seed: int | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Build the LSTM-VAE and fit it with the "hold then decay" schedule.
+    """Build the LSTM-VAE and fit it with the "hold then decay" schedule
+    (``nab.detector.fit_lstm_vae``, which the corpus detector fits too).
 
     Args:
         train_windows: (n_train, look_back, 1); validation_windows: (n_validation, look_back, 1).
-        verbose: Keras' fit verbosity (2: a line per epoch; 0: silent).
-        seed: seed of the sampling noise (None: drawn from Keras' global seed).
 
     Returns:
         The fitted ``keras.Model`` (windows -> per-step log-likelihood
         (batch, look_back)) and the training history (per-epoch ``loss``,
         ``val_loss``, ``learning_rate``, plus ``fit_seconds``, ``epochs_trained``).
     """
-    from advanced_dl.models.lstm_vae import build_lstm_vae
-    from advanced_dl.training import distribution_scope, fit_with_training_params
+    from advanced_dl.nab.detector import fit_lstm_vae
+    from advanced_dl.nab.settings import ModelParameters, TrainingParameters
 
-    with distribution_scope(training_params["distribution"]):
-        model = build_lstm_vae(
-            look_back=train_windows.shape[1],
-            input_dim=train_windows.shape[2],
-            intermediate_dim=model_params["intermediate_dim"],
-            latent_dim=model_params["latent_dim"],
-            scale_floor=model_params["scale_floor"],
-            softplus_log_variance=model_params["softplus_log_variance"],
-            sample_at_inference=model_params["sample_at_inference"],
-            learning_rate=training_params["learning_rate"],
-            seed=seed,
-        )
-    result = fit_with_training_params(
-        model,
+    return fit_lstm_vae(
         train_windows,
-        validation_data=(validation_windows, None),
-        training_params=training_params,
-        verbose=verbose,
+        validation_windows,
+        ModelParameters.model_validate(model_params),
+        TrainingParameters.model_validate(training_params),
     )
-    return model, result.as_metrics()
 
 
 def score_validation_windows(trained_model: Any, validation_windows: np.ndarray) -> np.ndarray:
@@ -294,23 +260,16 @@ def score_test_rows(trained_model: Any, test_scaled: np.ndarray, look_back: int)
 def choose_threshold(validation_scores: np.ndarray, threshold_params: dict[str, Any]) -> float:
     """Detection threshold from the validation scores alone (never from test labels).
 
-    ``threshold = quantile(scores, q) + iqr_multiplier * (Q3 - Q1)``; the defaults
-    (q = 0.75, multiplier 3) are Tukey's "far out" fence. A multiplier of 0 gives
-    the plain ``q`` quantile.
+    ``threshold = quantile(scores, q) + iqr_multiplier * (Q3 - Q1)``
+    (``nab.detector.tukey_fence``); the defaults (q = 0.75, multiplier 3) are
+    Tukey's "far out" fence. A multiplier of 0 gives the plain ``q`` quantile.
     """
-    q, multiplier = threshold_params["quantile"], threshold_params["iqr_multiplier"]
+    from advanced_dl.nab.detector import tukey_fence
+    from advanced_dl.nab.settings import ThresholdParameters
+
     scores = np.asarray(validation_scores, dtype="float64")
-    if scores.size == 0 or not np.isfinite(scores).all():
-        raise ValueError("Validation scores must be a non-empty array of finite numbers")
-    q1, q3 = np.quantile(scores, [0.25, 0.75])
-    threshold = float(np.quantile(scores, q) + multiplier * (q3 - q1))
-    logger.info(
-        "Threshold %.4f from %d validation scores (Q1 %.4f, Q3 %.4f)",
-        threshold,
-        scores.size,
-        q1,
-        q3,
-    )
+    threshold = tukey_fence(scores, ThresholdParameters.model_validate(threshold_params))
+    logger.info("Threshold %.4f from %d validation scores", threshold, scores.size)
     return threshold
 
 

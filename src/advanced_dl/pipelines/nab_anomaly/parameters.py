@@ -6,40 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from advanced_dl.schema import (
-    LearningRate,
-    NonNegativeFloat,
-    NonNegativeInt,
-    OpenFraction,
-    PositiveFloat,
-    PositiveInt,
-    Probability,
-    ScheduleParameters,
-    Schema,
-)
+from advanced_dl.nab.settings import ModelParameters, ThresholdParameters, TrainingParameters
+from advanced_dl.schema import NonNegativeInt, Schema
 
 # "<category>/<file>.csv" as in NAB's labels/combined_labels.json.
 SeriesName = Annotated[str, Field(pattern=r"^[^/]+/[^/]+\.csv$")]
-
-
-class ModelParameters(Schema):
-    intermediate_dim: PositiveInt
-    latent_dim: PositiveInt
-    scale_floor: PositiveFloat
-    softplus_log_variance: bool
-    sample_at_inference: bool
-
-
-class TrainingParameters(ScheduleParameters):
-    batch_size: PositiveInt
-    epochs: PositiveInt
-    validation_fraction: OpenFraction
-    learning_rate: LearningRate
-
-
-class ThresholdParameters(Schema):
-    quantile: Probability
-    iqr_multiplier: NonNegativeFloat
 
 
 class OwnSeriesParameters(Schema):

@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from advanced_dl.nab.detector import split_windows
 from advanced_dl.plotting import plot_training_history
 
 from .figures import plot_anomaly_score, plot_detections
@@ -17,7 +18,6 @@ from .nodes import (
     scale_series,
     score_test_rows,
     score_validation_windows,
-    split_windows,
     train_lstm_vae,
 )
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from advanced_dl import nab_score
+from advanced_dl.nab import score as nab_score
 
 from .nodes import THIS_RUN_SOURCE
 

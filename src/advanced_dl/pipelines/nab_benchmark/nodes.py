@@ -1,17 +1,20 @@
-"""Nodes of ``nab_benchmark``: the LSTM-VAE detector over NAB's corpus (docs/algorithms.md, 6).
+"""Nodes of ``nab_benchmark``: the NAB detector over NAB's corpus (docs/algorithms.md, 6).
 
 The corpus table holds every row of every selected series in file order, one
 row per CSV line: ``series`` ("<category>/<file>.csv"), ``row`` (0-based line),
 ``timestamp``, ``value``, ``label`` (1 at a labelled anomaly timestamp) and
 ``window`` (index of the NAB window holding the row, -1 outside). Detection
-adds ``raw_score``, ``anomaly_score`` (in [0, 1]) and its two parts,
-``lstm_vae_score`` (in [0, 1)) and ``out_of_range`` (rows scored 1 for a value
-beyond the earlier range). Each series is one Dask
-task (``detector.detect_series``). Parameters arrive validated (``parameters.py``).
+adds a raw score per learned part (``raw_lstm_vae``, ``raw_next_value``);
+scoring adds ``anomaly_score`` (in [0, 1]) and its two parts,
+``learned_score`` (in [0, 1)) and ``out_of_range`` (rows scored 1 for a value
+beyond the earlier range). Each series is one Dask task
+(``advanced_dl.nab.detector.detect_series``); everything NAB-specific lives in
+``advanced_dl.nab``. Parameters arrive validated (``parameters.py``).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -20,17 +23,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advanced_dl import nab_score
 from advanced_dl.features.series import InvalidSeriesError, flag_anomalies, validate_series
+from advanced_dl.nab import score as nab_score
+from advanced_dl.nab.detector import SeriesTask, detect_series, label_free_threshold, series_seed
+from advanced_dl.nab.scoring import DetectorScores, detector_scores
+from advanced_dl.nab.selection import LabelledSeries, leave_one_category_out
+from advanced_dl.nab.settings import DetectorSettings, ScoringSettings, SelectionGrid
 
-from .detector import SeriesTask, detect_series, series_seed
 from .parameters import series_selection
 
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "nab_benchmark"
 # The two parts of a row's anomaly score, each scored alone as well: which column holds it.
-PARTS = {"lstm_vae": "lstm_vae_score", "out_of_range": "out_of_range"}
+PARTS = {"learned": "learned_score", "out_of_range": "out_of_range"}
+RAW_PREFIX = "raw_"  # raw_<part>: a learned part's raw score
 # The scoreboard's ``source`` of this run's row (the published rows name their source).
 THIS_RUN_SOURCE = "this run"
 LABELS_FILE = "labels/combined_labels.json"
@@ -113,7 +120,8 @@ def load_corpus(
             ``look_back + scoring.min_history_rows``); the message names the series.
     """
     names = select_series(labels, windows, series_selection)
-    needed = detector["look_back"] + detector["scoring"]["min_history_rows"]
+    settings = DetectorSettings.model_validate(detector)
+    needed = settings.context_rows + settings.scoring.min_history_rows
     tables = []
     for name in names:
         try:
@@ -128,7 +136,8 @@ def load_corpus(
             raise InvalidSeriesError(
                 f"nab/data/{name}: {len(table)} rows give a probationary period of "
                 f"{probationary} rows; the detector trains and sets its label-free threshold "
-                f"there and needs at least look_back + scoring.min_history_rows = {needed}"
+                "there and needs at least its longest look_back + scoring.min_history_rows = "
+                f"{needed}"
             )
         anomaly_times = pd.to_datetime(pd.Series(labels[name], dtype="object"))
         table.insert(0, "row", np.arange(len(table), dtype="int64"))
@@ -151,29 +160,31 @@ def detect_corpus(
     detector: dict[str, Any],
     dask: dict[str, Any],
     seed: int,
-) -> tuple[pd.DataFrame, dict[str, float], dict[str, float]]:
-    """Run the detector on every series, one Dask task each.
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Fit the learned parts on each series' probationary rows and score every row,
+    one Dask task per series.
 
     Each series gets its own seed from ``seed`` and its name, and each worker
     runs TensorFlow on one thread, so the scores do not depend on the number of
     workers.
 
     Returns:
-        - the corpus table plus ``raw_score``, ``anomaly_score``, ``lstm_vae_score``
-          and ``out_of_range`` (sum of N, 10);
-        - ``{series: label-free threshold}``;
+        - the corpus table plus ``raw_<part>`` per learned part (sum of N, 6 + parts);
         - timings: ``wall_seconds`` (all tasks, cluster start included),
           ``fit_seconds`` (summed over series), ``mean_series_seconds``, ``workers``.
     """
     from advanced_dl.fanout import local_workers, map_tasks
 
+    settings = DetectorSettings.model_validate(detector)
     groups = dict(tuple(corpus_series.groupby("series", sort=True)))
     tasks = [
         SeriesTask(
             name=name,
             values=table["value"].to_numpy("float64"),
+            timestamps=table["timestamp"].to_numpy("datetime64[ns]"),
+            fitted_rows=nab_score.probationary_rows(len(table)),
             seed=series_seed(seed, name),
-            detector=detector,
+            settings=settings,
         )
         for name, table in groups.items()
     ]
@@ -190,10 +201,8 @@ def detect_corpus(
     detections = []
     for (_, table), result in zip(groups.items(), results, strict=True):
         scored = table.copy()
-        scored["raw_score"] = result.raw_scores
-        scored["anomaly_score"] = result.anomaly_scores
-        scored["lstm_vae_score"] = result.lstm_vae_scores
-        scored["out_of_range"] = result.out_of_range
+        for part, raw in result.raw_scores.items():
+            scored[RAW_PREFIX + part] = raw
         detections.append(scored)
     timings = {
         "wall_seconds": wall_seconds,
@@ -202,8 +211,116 @@ def detect_corpus(
         "workers": float(local_workers(dask["workers"], dask["scheduler_address"])),
     }
     logger.info("Detection timings: %s", timings)
-    thresholds = {r.name: float(r.label_free_threshold) for r in results}
-    return pd.concat(detections, ignore_index=True), thresholds, timings
+    return pd.concat(detections, ignore_index=True), timings
+
+
+def _raw_parts(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``{part: (N,) raw scores}`` from a series' ``raw_<part>`` columns."""
+    return {
+        column.removeprefix(RAW_PREFIX): table[column].to_numpy("float64")
+        for column in table.columns
+        if column.startswith(RAW_PREFIX)
+    }
+
+
+def _series_scores(table: pd.DataFrame, settings: DetectorSettings) -> DetectorScores:
+    return detector_scores(
+        _raw_parts(table),
+        table["value"].to_numpy("float64"),
+        nab_score.probationary_rows(len(table)),
+        settings.scoring,
+        settings.out_of_range,
+    )
+
+
+def score_corpus(
+    corpus_raw_scores: pd.DataFrame, detector: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Raw scores -> anomaly scores with the configured settings; label-free thresholds.
+
+    Returns:
+        - the table plus ``learned_score``, ``out_of_range`` and ``anomaly_score``;
+        - ``{series: label-free threshold}``, from its probationary rows alone.
+    """
+    settings = DetectorSettings.model_validate(detector)
+    tables, thresholds = [], {}
+    for name, table in corpus_raw_scores.groupby("series", sort=True):
+        scores = _series_scores(table, settings)
+        scored = table.copy()
+        scored["learned_score"] = scores.learned
+        scored["out_of_range"] = scores.out_of_range
+        scored["anomaly_score"] = scores.anomaly_scores
+        tables.append(scored)
+        probationary = nab_score.probationary_rows(len(table))
+        thresholds[name] = label_free_threshold(
+            {part: raw[:probationary] for part, raw in _raw_parts(table).items()},
+            settings.scoring,
+            settings.label_free_threshold,
+        )
+    return pd.concat(tables, ignore_index=True), thresholds
+
+
+def selection_grid(detector: DetectorSettings, selection: SelectionGrid) -> list[DetectorSettings]:
+    """The detector's settings under every combination of the selection grid."""
+    grid = []
+    for average_rows, new_high_rows, combine, out_of_range in itertools.product(
+        selection.average_rows, selection.new_high_rows, selection.combine, selection.out_of_range
+    ):
+        scoring = ScoringSettings.model_validate(
+            {
+                **detector.scoring.model_dump(),
+                "average_rows": average_rows,
+                "new_high_rows": new_high_rows,
+                "combine": combine,
+            }
+        )
+        grid.append(detector.model_copy(update={"scoring": scoring, "out_of_range": out_of_range}))
+    return grid
+
+
+def cross_category_scores(
+    corpus_raw_scores: pd.DataFrame, detector: dict[str, Any], selection: dict[str, Any]
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Leave one category out: each category scored with the settings and threshold
+    chosen on the other categories (``advanced_dl.nab.selection``), per profile.
+
+    Returns:
+        - ``corpus_score_{profile}_cross_category``: the corpus score of the held-out scores;
+        - (profiles x categories, 9) table ``profile, held_out, average_rows,
+          new_high_rows, combine, out_of_range_tolerance, out_of_range_cooldown_rows,
+          threshold, held_out_raw``: what each fold chose and what it scored.
+    """
+    settings = DetectorSettings.model_validate(detector)
+    grid = selection_grid(settings, SelectionGrid.model_validate(selection))
+    corpus = [
+        LabelledSeries(
+            name=name,
+            windows=nab_score.windows_from_column(table["window"].to_numpy()),
+            scores=[_series_scores(table, option).anomaly_scores for option in grid],
+        )
+        for name, table in corpus_raw_scores.groupby("series", sort=True)
+    ]
+    metrics, rows = {}, []
+    for profile in nab_score.PROFILES:
+        result = leave_one_category_out(corpus, grid, profile)
+        metrics[f"corpus_score_{profile}_cross_category"] = result.normalized
+        for category, choice in result.choices.items():
+            rule = choice.settings.out_of_range
+            rows.append(
+                {
+                    "profile": profile,
+                    "held_out": category,
+                    "average_rows": choice.settings.scoring.average_rows,
+                    "new_high_rows": choice.settings.scoring.new_high_rows,
+                    "combine": choice.settings.scoring.combine,
+                    "out_of_range_tolerance": None if rule is None else rule.tolerance,
+                    "out_of_range_cooldown_rows": None if rule is None else rule.cooldown_rows,
+                    "threshold": choice.threshold,
+                    "held_out_raw": result.held_out_raw[category],
+                }
+            )
+    logger.info("Leave one category out: %s", metrics)
+    return metrics, pd.DataFrame(rows)
 
 
 def corpus_scores(
@@ -286,15 +403,17 @@ def evaluate_corpus(
     corpus_thresholds: dict[str, float],
     series_summary: pd.DataFrame,
     detection_timings: dict[str, float],
+    cross_category: dict[str, float],
 ) -> dict[str, float]:
     """The corpus scores NAB reports, normalised over the corpus, and the run's timings.
 
     Returns:
         ``corpus_score_{standard,reward_low_fp,reward_low_fn}``,
         ``corpus_score_standard_label_free``, ``threshold_{profile}``,
-        ``corpus_score_standard_lstm_vae_alone`` and
+        ``corpus_score_standard_learned_alone`` and
         ``corpus_score_standard_out_of_range_alone`` (each part of the score
         on its own, with a threshold of its own chosen the same way),
+        ``corpus_score_{profile}_cross_category`` (``cross_category_scores``),
         ``series_scored``, ``windows_total``, ``windows_detected``,
         ``false_positives`` (standard threshold), ``score_standard_<category>``,
         and ``wall_seconds``, ``fit_seconds``, ``mean_series_seconds``, ``workers``.
@@ -333,6 +452,7 @@ def evaluate_corpus(
     metrics["windows_total"] = float(summary["windows"].sum())
     metrics["windows_detected"] = float(summary["windows_detected"].sum())
     metrics["false_positives"] = float(summary["false_positives"].sum())
+    metrics.update({k: float(v) for k, v in cross_category.items()})
     metrics.update({k: float(v) for k, v in detection_timings.items()})
     logger.info("nab_benchmark metrics: %s", metrics)
     return metrics

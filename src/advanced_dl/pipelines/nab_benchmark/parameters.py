@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from advanced_dl.pipelines.nab_anomaly.parameters import (
-    ModelParameters,
-    SeriesName,
-    ThresholdParameters,
-    TrainingParameters,
-)
-from advanced_dl.schema import (
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    Schema,
-)
+from advanced_dl.nab.settings import DetectorSettings, SelectionGrid
+from advanced_dl.pipelines.nab_anomaly.parameters import SeriesName
+from advanced_dl.schema import PositiveInt, Schema
 
 
 def series_selection(value: object) -> object:
@@ -27,40 +17,6 @@ def series_selection(value: object) -> object:
     if isinstance(value, str) and value != "all":
         return value.split()
     return value
-
-
-class ScoringParameters(Schema):
-    average_rows: PositiveInt
-    history_rows: PositiveInt
-    min_history_rows: PositiveInt
-    new_high_rows: NonNegativeInt
-
-    @model_validator(mode="after")
-    def _history(self) -> ScoringParameters:
-        if self.min_history_rows > self.history_rows:
-            raise ValueError(
-                f"min_history_rows ({self.min_history_rows}) must not exceed history_rows "
-                f"({self.history_rows})"
-            )
-        return self
-
-
-class OutOfRangeParameters(Schema):
-    tolerance: NonNegativeFloat  # a fraction of the range of the earlier values
-    cooldown_rows: NonNegativeInt
-
-
-class LabelFreeThresholdParameters(ThresholdParameters):
-    min_z: PositiveFloat
-
-
-class DetectorParameters(Schema):
-    look_back: int = Field(strict=True, ge=2)
-    model: ModelParameters
-    training: TrainingParameters
-    scoring: ScoringParameters
-    out_of_range: OutOfRangeParameters | None  # None: the LSTM-VAE's score alone
-    label_free_threshold: LabelFreeThresholdParameters
 
 
 class DaskParameters(Schema):
@@ -79,7 +35,8 @@ class PublishedScore(Schema):
 class Parameters(Schema):
     detector_name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     series: Literal["all"] | Annotated[list[SeriesName], Field(min_length=1)]
-    detector: DetectorParameters
+    detector: DetectorSettings
+    selection: SelectionGrid
     dask: DaskParameters
     published_scores: list[PublishedScore]
 

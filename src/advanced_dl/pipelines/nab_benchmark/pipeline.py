@@ -6,10 +6,12 @@ from .figures import plot_scoreboard, plot_worst_series
 from .nodes import (
     build_scoreboard,
     choose_corpus_thresholds,
+    cross_category_scores,
     detect_corpus,
     evaluate_corpus,
     load_corpus,
     nab_results_tables,
+    score_corpus,
     summarise_series,
 )
 
@@ -26,8 +28,20 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 detect_corpus,
                 ["corpus_series", "params:detector", "params:dask", "params:seed"],
-                ["corpus_detections", "label_free_thresholds", "detection_timings"],
+                ["corpus_raw_scores", "detection_timings"],
                 name="detect_corpus",
+            ),
+            Node(
+                score_corpus,
+                ["corpus_raw_scores", "params:detector"],
+                ["corpus_detections", "label_free_thresholds"],
+                name="score_corpus",
+            ),
+            Node(
+                cross_category_scores,
+                ["corpus_raw_scores", "params:detector", "params:selection"],
+                ["cross_category_metrics", "cross_category_choices"],
+                name="cross_category_scores",
             ),
             Node(
                 choose_corpus_thresholds,
@@ -43,7 +57,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 evaluate_corpus,
-                ["corpus_detections", "corpus_thresholds", "series_summary", "detection_timings"],
+                [
+                    "corpus_detections",
+                    "corpus_thresholds",
+                    "series_summary",
+                    "detection_timings",
+                    "cross_category_metrics",
+                ],
                 "test_metrics",
                 name="evaluate_corpus",
             ),

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from advanced_dl import nab_score
-from advanced_dl.nab_score import (
+from advanced_dl.nab import score as nab_score
+from advanced_dl.nab.score import (
     PROFILES,
     SeriesScores,
     normalized_score,

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 PROBATIONARY_FRACTION = 0.15
 PROBATIONARY_MAX_ROWS = 750
@@ -205,6 +206,43 @@ class ThresholdChoice:
         return normalize(self.raw, self.null, self.perfect)
 
 
+def _row_effects(
+    n_rows: int, windows: Sequence[tuple[int, int]], profile: Profile
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per scored row (probationary rows dropped): the window it lies in (-1 outside)
+    and what a detection there earns (a true positive's credit, or a false
+    positive's cost). (n_rows - P,) int64 and (n_rows - P,) float64."""
+    rows = np.arange(probationary_rows(n_rows), n_rows)
+    window_of = np.full(len(rows), -1, dtype="int64")
+    earned = np.empty(len(rows))
+    lefts = np.array([left for left, _ in windows], dtype="int64")
+    rights = np.array([right for _, right in windows], dtype="int64")
+    widths = rights - lefts + 1
+    for k, (left, right) in enumerate(windows):
+        window_of[(rows >= left) & (rows <= right)] = k
+    inside = window_of >= 0
+    k = window_of[inside]
+    earned[inside] = (
+        profile.tp_weight
+        * _scaled_sigmoid_array(-(rights[k] - rows[inside] + 1) / widths[k])
+        / scaled_sigmoid(-1.0)
+    )
+    previous = np.searchsorted(rights, rows[~inside], side="left") - 1
+    after = previous >= 0
+    cost = np.full(len(previous), -profile.fp_weight)
+    p = previous[after]
+    cost[after] = profile.fp_weight * _scaled_sigmoid_array(
+        (rows[~inside][after] - rights[p]) / np.maximum(widths[p] - 1, 1)
+    )
+    earned[~inside] = cost
+    return window_of, earned
+
+
+def _scaled_sigmoid_array(y: np.ndarray) -> np.ndarray:
+    """:func:`scaled_sigmoid` elementwise (exp capped where it would overflow: the limit -1)."""
+    return 2.0 / (1.0 + np.exp(np.minimum(5.0 * np.asarray(y, dtype=float), 700.0))) - 1.0
+
+
 def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> ThresholdChoice:
     """The single threshold, for the whole corpus, that maximises its summed raw score.
 
@@ -213,15 +251,14 @@ def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> 
     only changes at the scores themselves: rows are taken from the highest score
     down, and the corpus score is updated as each group of equal scores starts to
     fire (a window's value is its best detection, i.e. its earliest; a row outside
-    every window adds its own false-positive cost). One pass, O(N log N).
+    every window adds its own false-positive cost). Vectorised: one sort and one
+    cumulative sum, O(N log N).
 
     Returns the highest threshold among those that reach the best score; with
     no row firing (threshold above every score) the raw score is the null one.
     """
     profile = PROFILES[profile] if isinstance(profile, str) else profile
-    rows_score: list[float] = []
-    # Per row: (window key, what the row earns in it), or (-1, its false-positive cost).
-    rows_effect: list[tuple[int, float]] = []
+    scores_parts, keys_parts, earned_parts = [], [], []
     null = perfect = 0.0
     window_base = 0  # key of each series' first window
     for series in corpus:
@@ -229,41 +266,38 @@ def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> 
         windows = _check_windows(series.windows, len(scores))
         null += null_score(windows, profile)
         perfect += perfect_score(windows, profile)
-        window_of = np.full(len(scores), -1)
-        for k, (left, right) in enumerate(windows):
-            window_of[left : right + 1] = k
-        for row in range(probationary_rows(len(scores)), len(scores)):
-            if not np.isfinite(scores[row]):
-                continue
-            k = int(window_of[row])
-            rows_score.append(scores[row])
-            if k >= 0:
-                rows_effect.append((window_base + k, true_positive_score(row, windows[k], profile)))
-            else:
-                previous = [w for w in windows if w[1] < row]
-                cost = false_positive_score(row, previous[-1] if previous else None, profile)
-                rows_effect.append((-1, cost))
+        window_of, earned = _row_effects(len(scores), windows, profile)
+        scored = scores[probationary_rows(len(scores)) :]
+        finite = np.isfinite(scored)
+        scores_parts.append(scored[finite])
+        keys_parts.append(np.where(window_of >= 0, window_of + window_base, -1)[finite])
+        earned_parts.append(earned[finite])
         window_base += len(windows)
-
-    best_tp: list[float | None] = [None] * window_base
-    raw = null
-    best = ThresholdChoice(threshold=math.inf, raw=raw, null=null, perfect=perfect)
-    order = np.argsort(-np.asarray(rows_score, dtype=float), kind="stable")
-    position = 0
-    while position < len(order):
-        threshold = rows_score[order[position]]
-        while position < len(order) and rows_score[order[position]] == threshold:
-            row = order[position]
-            key, earned = rows_effect[row]
-            if key < 0:
-                raw += earned
-            elif best_tp[key] is None:
-                raw += earned + profile.fn_weight  # the missed window's cost is lifted
-                best_tp[key] = earned
-            elif earned > best_tp[key]:
-                raw += earned - best_tp[key]
-                best_tp[key] = earned
-            position += 1
-        if raw > best.raw:
-            best = ThresholdChoice(threshold=float(threshold), raw=raw, null=null, perfect=perfect)
+    best = ThresholdChoice(threshold=math.inf, raw=null, null=null, perfect=perfect)
+    if not scores_parts or not sum(len(part) for part in scores_parts):
+        return best
+    scores = np.concatenate(scores_parts)
+    order = np.argsort(-scores, kind="stable")
+    scores, keys = scores[order], np.concatenate(keys_parts)[order]
+    earned = np.concatenate(earned_parts)[order]
+    # A window row adds what it improves on the window's best detection so far;
+    # the window's first detection also lifts the missed window's cost.
+    delta = earned.copy()
+    in_window = keys >= 0
+    by_window = pd.DataFrame({"key": keys[in_window], "earned": earned[in_window]})
+    best_so_far = by_window.groupby("key")["earned"].cummax()
+    best_before = best_so_far.groupby(by_window["key"]).shift(1)
+    delta[in_window] = np.where(
+        best_before.isna(),
+        by_window["earned"] + profile.fn_weight,
+        best_so_far - best_before.fillna(0.0),
+    )
+    raw = null + np.cumsum(delta)
+    group_end = np.append(scores[1:] != scores[:-1], True)  # last row of each equal-score group
+    candidates = np.flatnonzero(group_end)
+    winner = candidates[np.argmax(raw[candidates])]
+    if raw[winner] > null:
+        best = ThresholdChoice(
+            threshold=float(scores[winner]), raw=float(raw[winner]), null=null, perfect=perfect
+        )
     return best
