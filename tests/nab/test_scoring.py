@@ -5,11 +5,16 @@ import pytest
 
 from advanced_dl.nab.scoring import (
     anomaly_likelihood,
-    anomaly_scores,
+    combined_likelihood,
+    detector_scores,
     keep_new_highs,
+    learned_scores,
     out_of_range_rows,
     unit_interval_scores,
 )
+from advanced_dl.nab.settings import OutOfRangeSettings, ScoringSettings
+
+SCORING = {"average_rows": 2, "history_rows": 100, "min_history_rows": 10, "new_high_rows": 20}
 
 
 def test_anomaly_likelihood_is_the_z_of_recent_scores_against_earlier_ones():
@@ -29,14 +34,46 @@ def test_anomaly_likelihood_is_the_z_of_recent_scores_against_earlier_ones():
     )
 
 
-def test_anomaly_scores_use_no_later_row():
-    raw = np.random.default_rng(0).gamma(2.0, size=300)
-    scores = anomaly_scores(raw, 2, 100, 10, 20, fitted_rows=30)
-    for t in (40, 150, 298):
-        changed = raw.copy()
-        changed[t + 1 :] = 50.0
-        rescored = anomaly_scores(changed, 2, 100, 10, 20, fitted_rows=30)
-        np.testing.assert_array_equal(rescored[: t + 1], scores[: t + 1])
+def test_learned_scores_use_no_later_row_and_skip_the_fitted_rows():
+    rng = np.random.default_rng(0)
+    raw = {"a": rng.gamma(2.0, size=300), "b": rng.gamma(3.0, size=300)}
+    for combine in ("max", "mean"):
+        scoring = ScoringSettings(**SCORING, combine=combine)
+        scores = learned_scores(raw, scoring, fitted_rows=30)
+        assert (scores[:30] == 0).all() and ((scores >= 0) & (scores < 1)).all()
+        for t in (40, 150, 298):
+            changed = {part: values.copy() for part, values in raw.items()}
+            changed["b"][t + 1 :] = 50.0
+            rescored = learned_scores(changed, scoring, fitted_rows=30)
+            np.testing.assert_array_equal(rescored[: t + 1], scores[: t + 1])
+
+
+def test_parts_combine_as_the_larger_z_or_their_scaled_sum():
+    rng = np.random.default_rng(1)
+    raw = {"a": rng.gamma(2.0, size=200), "b": rng.gamma(2.0, size=200)}
+    alone = {
+        part: combined_likelihood({part: values}, ScoringSettings(**SCORING, combine="max"), 0)
+        for part, values in raw.items()
+    }
+    larger = combined_likelihood(raw, ScoringSettings(**SCORING, combine="max"), 0)
+    summed = combined_likelihood(raw, ScoringSettings(**SCORING, combine="mean"), 0)
+    np.testing.assert_array_equal(larger, np.fmax(alone["a"], alone["b"]))
+    np.testing.assert_allclose(summed, (alone["a"] + alone["b"]) / np.sqrt(2))
+
+
+def test_detector_scores_put_the_rule_above_the_learned_score():
+    values = np.tile([0.0, 1.0, 2.0, 1.0], 50)
+    values[150] = 5.0
+    raw = {"a": np.random.default_rng(2).gamma(2.0, size=200)}
+    scoring = ScoringSettings(**SCORING, combine="max")
+    rule = OutOfRangeSettings(tolerance=0.0, cooldown_rows=10)
+    scores = detector_scores(raw, values, 30, scoring, rule)
+    assert np.flatnonzero(scores.out_of_range).tolist() == [150]
+    assert scores.anomaly_scores[150] == 1 and scores.anomaly_scores.max() == 1
+    np.testing.assert_array_equal(scores.learned, learned_scores(raw, scoring, 30))
+    without = detector_scores(raw, values, 30, scoring, None)
+    assert not without.out_of_range.any()
+    np.testing.assert_array_equal(without.anomaly_scores, scores.learned)
 
 
 def test_keep_new_highs_leaves_one_high_score_per_excursion():

@@ -100,23 +100,6 @@ def out_of_range_rows(values: np.ndarray, tolerance: float, cooldown_rows: int) 
     return flagged
 
 
-def anomaly_scores(
-    raw_scores: np.ndarray,
-    average_rows: int,
-    history_rows: int,
-    min_history_rows: int,
-    new_high_rows: int,
-    fitted_rows: int = 0,
-) -> np.ndarray:
-    """Raw per-row scores (n,) -> anomaly scores (n,) in [0, 1), causally.
-
-    :func:`anomaly_likelihood`, then :func:`keep_new_highs`, then
-    :func:`unit_interval_scores`; NaN where a row has no score yet.
-    """
-    z = anomaly_likelihood(raw_scores, average_rows, history_rows, min_history_rows, fitted_rows)
-    return unit_interval_scores(keep_new_highs(z, new_high_rows))
-
-
 def combined_likelihood(
     raw_parts: Mapping[str, np.ndarray], scoring: ScoringSettings, fitted_rows: int
 ) -> np.ndarray:
