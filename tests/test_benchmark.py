@@ -161,8 +161,11 @@ def test_nab_corpus_score_is_placed_among_the_published_detectors():
         corpus_score_reward_low_fp=45.4262,
         corpus_score_reward_low_fn=57.8724,
         corpus_score_standard_label_free=46.2998,
-        corpus_score_standard_lstm_vae_alone=50.125,
+        corpus_score_standard_learned_alone=50.125,
         corpus_score_standard_out_of_range_alone=48.5,
+        corpus_score_standard_cross_category=47.25,
+        corpus_score_reward_low_fp_cross_category=40.5,
+        corpus_score_reward_low_fn_cross_category=55.75,
     )
     published = [
         {"detector": "KNN CAD", "standard": 58.0, "reward_low_fp": 43.4,
@@ -178,13 +181,14 @@ def test_nab_corpus_score_is_placed_among_the_published_detectors():
     order = [line.split(" | ")[0] for line in lines[first + 2 : first + 5]]
     assert order == [
         "| KNN CAD",
-        "| **LSTM-VAE + out-of-range rule (this project, `nab_benchmark`)**",
+        "| **LSTM-VAE + next-value network + out-of-range rule (this project, `nab_benchmark`)**",
         "| Random Cut Forest",
     ]
     assert "| **52.3833** | 45.4262 | 57.8724 |" in lines[first + 3]
     assert "| Random Cut Forest | 51.7 | - | - |" in lines[first + 4]
     assert "this detector scores 46.2998 (standard profile)" in report
-    assert "likelihood score 50.1250, the out-of-range rule 48.5000:" in report
+    assert "the learned parts 50.1250, the out-of-range rule 48.5000." in report
+    assert "(leave one category out; standard / low FP / low FN): 47.2500 / 40.5000 / " in report
     from advanced_dl.benchmark import published_nab_scores
 
     quoted = {entry["detector"]: entry["standard"] for entry in published_nab_scores()}

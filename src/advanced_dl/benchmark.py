@@ -153,8 +153,11 @@ EXPECTATIONS: dict[str, Expectation] = {
             "corpus_score_reward_low_fp",
             "corpus_score_reward_low_fn",
             "corpus_score_standard_label_free",
-            "corpus_score_standard_lstm_vae_alone",
+            "corpus_score_standard_learned_alone",
             "corpus_score_standard_out_of_range_alone",
+            "corpus_score_standard_cross_category",
+            "corpus_score_reward_low_fp_cross_category",
+            "corpus_score_reward_low_fn_cross_category",
             "windows_detected",
             "windows_total",
             "false_positives",
@@ -163,19 +166,26 @@ EXPECTATIONS: dict[str, Expectation] = {
             "mean_series_seconds",
         ),
         target=(
-            "corpus_score_standard > 58.0 (KNN CAD; goal > 70.1 Numenta HTM, moonshot > 74.9 "
-            "ARTime); whole corpus <= 900 s"
+            "corpus_score standard > 70.1, low FP > 63.1, low FN > 74.3 (Numenta HTM; "
+            "moonshot > 74.9 ARTime); learned parts alone > 58.0 (KNN CAD); "
+            "whole corpus <= 900 s"
         ),
-        check=lambda m, run: m["corpus_score_standard"] > 58.0 and run.wall_seconds <= 900,
+        check=lambda m, run: (
+            m["corpus_score_standard"] > 70.1
+            and m["corpus_score_reward_low_fp"] > 63.1
+            and m["corpus_score_reward_low_fn"] > 74.3
+            and m["corpus_score_standard_learned_alone"] > 58.0
+            and run.wall_seconds <= 900
+        ),
         reference=(
             "NAB scoreboard (standard / low FP / low FN): ARTime 74.9 / 65.1 / 80.4, "
             "Numenta HTM 70.1 / 63.1 / 74.3, KNN CAD 58.0 / 43.4 / 64.8, Windowed Gaussian 39.6"
         ),
         why_missed=(
-            "the score is won or lost in the raw signal: the LSTM-VAE, fitted once on each "
-            "series' probationary rows, reconstructs level shifts and changed shapes well, so "
-            "their log-likelihood hardly moves, and the out-of-range rule sees only values "
-            "beyond every earlier one (docs/algorithms.md, section 6)"
+            "the learned parts are fitted once on each series' probationary rows (at most "
+            "750) and never retrained, so a series' later normal behaviour can look as "
+            "unusual to them as its anomalies; updating them online was measured to lose "
+            "(docs/algorithms.md, section 6)"
         ),
     ),
 }
@@ -547,7 +557,8 @@ def _nab_scoreboard_lines(results: list[RunResult], published: list[dict]) -> li
     for entry in build_scoreboard(m, published, "").itertuples(index=False):
         if entry.source == THIS_RUN_SOURCE:
             rows.append(
-                f"| **LSTM-VAE + out-of-range rule (this project, `nab_benchmark`)** "
+                f"| **LSTM-VAE + next-value network + out-of-range rule (this project, "
+                "`nab_benchmark`)** "
                 f"| **{_metric(m, 'corpus_score_standard')}** "
                 f"| {_metric(m, 'corpus_score_reward_low_fp')} "
                 f"| {_metric(m, 'corpus_score_reward_low_fn')} | measured above |"
@@ -566,8 +577,13 @@ def _nab_scoreboard_lines(results: list[RunResult], published: list[dict]) -> li
         "With a label-free threshold, from each series' probationary rows only, this "
         f"detector scores {_metric(m, 'corpus_score_standard_label_free')} (standard profile). "
         "Each part of its score alone, with a corpus threshold of its own chosen the same way: "
-        f"the LSTM-VAE's likelihood score {_metric(m, 'corpus_score_standard_lstm_vae_alone')}, "
-        f"the out-of-range rule {_metric(m, 'corpus_score_standard_out_of_range_alone')}:",
+        f"the learned parts {_metric(m, 'corpus_score_standard_learned_alone')}, "
+        f"the out-of-range rule {_metric(m, 'corpus_score_standard_out_of_range_alone')}. "
+        "Each category scored with the settings and threshold chosen on the other categories "
+        "only (leave one category out; standard / low FP / low FN): "
+        f"{_metric(m, 'corpus_score_standard_cross_category')} / "
+        f"{_metric(m, 'corpus_score_reward_low_fp_cross_category')} / "
+        f"{_metric(m, 'corpus_score_reward_low_fn_cross_category')}:",
         "",
         "| detector | standard | reward_low_FP | reward_low_FN | source |",
         "| --- | --- | --- | --- | --- |",

@@ -183,3 +183,23 @@ def test_a_perfect_detector_scores_100_and_one_that_never_fires_0():
     )
     silent = sweep_thresholds([SeriesScores(np.full(400, np.nan), windows)], "standard")
     assert silent.threshold == math.inf and silent.normalized == 0.0
+
+
+def test_sweeps_of_subsets_equal_sweeps_of_each_subset_alone():
+    rng = np.random.default_rng(7)
+    corpus = [
+        SeriesScores(rng.uniform(size=300), [(100, 130), (200, 220)]),
+        SeriesScores(rng.uniform(size=250), [(150, 170)]),
+        SeriesScores(rng.uniform(size=200), []),
+        SeriesScores(np.round(rng.uniform(size=300), 1), [(120, 140)]),  # tied scores
+    ]
+    subsets = [[True, True, True, True], [False, True, True, False], [True, False, False, True]]
+    for profile in nab_score.PROFILES:
+        together = nab_score.sweep_thresholds_of_subsets(corpus, profile, subsets)
+        for subset, choice in zip(subsets, together, strict=True):
+            alone = sweep_thresholds(
+                [c for c, keep in zip(corpus, subset, strict=True) if keep], profile
+            )
+            assert choice.threshold == alone.threshold
+            assert choice.raw == pytest.approx(alone.raw, abs=1e-12)
+            assert (choice.null, choice.perfect) == (alone.null, alone.perfect)

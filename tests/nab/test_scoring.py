@@ -10,6 +10,7 @@ from advanced_dl.nab.scoring import (
     keep_new_highs,
     learned_scores,
     out_of_range_rows,
+    scores_under_settings,
     unit_interval_scores,
 )
 from advanced_dl.nab.settings import OutOfRangeSettings, ScoringSettings
@@ -117,3 +118,19 @@ def test_out_of_range_rows_use_no_later_row():
         changed[t + 1 :] = 100.0
         rescored = out_of_range_rows(changed, 0.0, 10)
         np.testing.assert_array_equal(rescored[: t + 1], flagged[: t + 1])
+
+
+def test_scores_under_settings_equal_one_call_per_setting():
+    rng = np.random.default_rng(3)
+    raw = {"a": rng.gamma(2.0, size=250), "b": rng.gamma(2.0, size=250)}
+    values = rng.normal(size=250).cumsum()
+    options = [
+        (ScoringSettings(**{**SCORING, "average_rows": avg}, combine=combine), rule)
+        for avg in (1, 3)
+        for combine in ("max", "mean")
+        for rule in (None, OutOfRangeSettings(tolerance=0.0, cooldown_rows=5))
+    ]
+    together = scores_under_settings(raw, values, 30, options)
+    for (scoring, rule), scores in zip(options, together, strict=True):
+        expected = detector_scores(raw, values, 30, scoring, rule).anomaly_scores
+        np.testing.assert_array_equal(scores, expected)

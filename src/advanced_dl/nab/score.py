@@ -257,31 +257,47 @@ def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> 
     Returns the highest threshold among those that reach the best score; with
     no row firing (threshold above every score) the raw score is the null one.
     """
+    return sweep_thresholds_of_subsets(corpus, profile, [[True] * len(corpus)])[0]
+
+
+def sweep_thresholds_of_subsets(
+    corpus: Sequence[SeriesScores], profile: Profile | str, subsets: Sequence[Sequence[bool]]
+) -> list[ThresholdChoice]:
+    """:func:`sweep_thresholds` of each subset of the corpus's series, sharing one sort.
+
+    Args:
+        subsets: per subset, a flag per series of ``corpus`` (True: the series counts).
+
+    Returns:
+        One :class:`ThresholdChoice` per subset, each as ``sweep_thresholds`` gives
+        for that subset's series alone.
+    """
     profile = PROFILES[profile] if isinstance(profile, str) else profile
-    scores_parts, keys_parts, earned_parts = [], [], []
-    null = perfect = 0.0
+    scores_parts, keys_parts, earned_parts, series_parts = [], [], [], []
+    nulls, perfects = [], []
     window_base = 0  # key of each series' first window
-    for series in corpus:
+    for index, series in enumerate(corpus):
         scores = np.asarray(series.scores, dtype=float)
         windows = _check_windows(series.windows, len(scores))
-        null += null_score(windows, profile)
-        perfect += perfect_score(windows, profile)
+        nulls.append(null_score(windows, profile))
+        perfects.append(perfect_score(windows, profile))
         window_of, earned = _row_effects(len(scores), windows, profile)
         scored = scores[probationary_rows(len(scores)) :]
         finite = np.isfinite(scored)
         scores_parts.append(scored[finite])
         keys_parts.append(np.where(window_of >= 0, window_of + window_base, -1)[finite])
         earned_parts.append(earned[finite])
+        series_parts.append(np.full(int(finite.sum()), index))
         window_base += len(windows)
-    best = ThresholdChoice(threshold=math.inf, raw=null, null=null, perfect=perfect)
-    if not scores_parts or not sum(len(part) for part in scores_parts):
-        return best
-    scores = np.concatenate(scores_parts)
+    scores = np.concatenate(scores_parts) if scores_parts else np.empty(0)
     order = np.argsort(-scores, kind="stable")
-    scores, keys = scores[order], np.concatenate(keys_parts)[order]
-    earned = np.concatenate(earned_parts)[order]
+    scores = scores[order]
+    keys = np.concatenate(keys_parts)[order] if keys_parts else np.empty(0, dtype="int64")
+    earned = np.concatenate(earned_parts)[order] if earned_parts else np.empty(0)
+    series_of = np.concatenate(series_parts)[order] if series_parts else np.empty(0, dtype=int)
     # A window row adds what it improves on the window's best detection so far;
-    # the window's first detection also lifts the missed window's cost.
+    # the window's first detection also lifts the missed window's cost. A window
+    # belongs to one series, so this holds within any subset of series.
     delta = earned.copy()
     in_window = keys >= 0
     by_window = pd.DataFrame({"key": keys[in_window], "earned": earned[in_window]})
@@ -292,12 +308,27 @@ def sweep_thresholds(corpus: Sequence[SeriesScores], profile: Profile | str) -> 
         by_window["earned"] + profile.fn_weight,
         best_so_far - best_before.fillna(0.0),
     )
-    raw = null + np.cumsum(delta)
-    group_end = np.append(scores[1:] != scores[:-1], True)  # last row of each equal-score group
-    candidates = np.flatnonzero(group_end)
-    winner = candidates[np.argmax(raw[candidates])]
-    if raw[winner] > null:
-        best = ThresholdChoice(
-            threshold=float(scores[winner]), raw=float(raw[winner]), null=null, perfect=perfect
-        )
-    return best
+    choices = []
+    for subset in subsets:
+        member = np.asarray(subset, dtype=bool)
+        if len(member) != len(corpus):
+            raise ValueError(f"A subset flags {len(member)} series; the corpus has {len(corpus)}")
+        null = float(np.sum(np.asarray(nulls)[member])) if len(corpus) else 0.0
+        perfect = float(np.sum(np.asarray(perfects)[member])) if len(corpus) else 0.0
+        best = ThresholdChoice(threshold=math.inf, raw=null, null=null, perfect=perfect)
+        rows = member[series_of] if len(corpus) else np.zeros(0, dtype=bool)
+        kept = scores[rows]
+        if kept.size:
+            raw = null + np.cumsum(delta[rows])
+            group_end = np.append(kept[1:] != kept[:-1], True)  # each equal-score group's last
+            candidates = np.flatnonzero(group_end)
+            winner = candidates[np.argmax(raw[candidates])]
+            if raw[winner] > null:
+                best = ThresholdChoice(
+                    threshold=float(kept[winner]),
+                    raw=float(raw[winner]),
+                    null=null,
+                    perfect=perfect,
+                )
+        choices.append(best)
+    return choices

@@ -6,7 +6,7 @@ No Kedro, no MLflow, no TensorFlow (docs/algorithms.md, section 6).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,15 +100,23 @@ def out_of_range_rows(values: np.ndarray, tolerance: float, cooldown_rows: int) 
     return flagged
 
 
+def combine_likelihoods(zs: Sequence[np.ndarray], combine: str) -> np.ndarray:
+    """The learned parts' z, (N,) each, as one (N,).
+
+    ``max`` takes the larger z (NaN where every part is NaN); ``mean`` their
+    sum over the square root of their number (a z again if the parts' errors
+    were independent; NaN where any part is NaN).
+    """
+    if combine == "max":
+        return np.fmax.reduce(zs)
+    return np.sum(zs, axis=0) / np.sqrt(len(zs))
+
+
 def combined_likelihood(
     raw_parts: Mapping[str, np.ndarray], scoring: ScoringSettings, fitted_rows: int
 ) -> np.ndarray:
-    """Each learned part's :func:`anomaly_likelihood`, combined: (N,) per part -> (N,).
-
-    ``combine: max`` takes the larger z (NaN where every part is NaN); ``mean``
-    their sum over the square root of their number (a z again if the parts'
-    errors were independent; NaN where any part is NaN).
-    """
+    """Each learned part's :func:`anomaly_likelihood`, combined by
+    :func:`combine_likelihoods`: (N,) per part -> (N,)."""
     zs = [
         anomaly_likelihood(
             raw,
@@ -119,9 +127,13 @@ def combined_likelihood(
         )
         for raw in raw_parts.values()
     ]
-    if scoring.combine == "max":
-        return np.fmax.reduce(zs)
-    return np.sum(zs, axis=0) / np.sqrt(len(zs))
+    return combine_likelihoods(zs, scoring.combine)
+
+
+def _learned_from_likelihood(z: np.ndarray, new_high_rows: int, fitted_rows: int) -> np.ndarray:
+    scores = np.nan_to_num(unit_interval_scores(keep_new_highs(z, new_high_rows)), nan=0.0)
+    scores[:fitted_rows] = 0.0
+    return scores
 
 
 def learned_scores(
@@ -134,9 +146,17 @@ def learned_scores(
     without a score yet.
     """
     z = combined_likelihood(raw_parts, scoring, fitted_rows)
-    scores = np.nan_to_num(unit_interval_scores(keep_new_highs(z, scoring.new_high_rows)), nan=0.0)
-    scores[:fitted_rows] = 0.0
-    return scores
+    return _learned_from_likelihood(z, scoring.new_high_rows, fitted_rows)
+
+
+def _rule_flags(
+    values: np.ndarray, fitted_rows: int, out_of_range: OutOfRangeSettings | None
+) -> np.ndarray:
+    flagged = np.zeros(len(values), dtype=bool)
+    if out_of_range is not None:
+        flagged = out_of_range_rows(values, out_of_range.tolerance, out_of_range.cooldown_rows)
+        flagged[:fitted_rows] = False
+    return flagged
 
 
 @dataclass(frozen=True)
@@ -164,10 +184,38 @@ def detector_scores(
     Rows before ``fitted_rows`` (the models' training rows, NAB's probationary
     period) score 0 in both parts; the rule still counts their values as earlier ones.
     """
-    flagged = np.zeros(len(values), dtype=bool)
-    if out_of_range is not None:
-        flagged = out_of_range_rows(values, out_of_range.tolerance, out_of_range.cooldown_rows)
-        flagged[:fitted_rows] = False
     return DetectorScores(
-        learned=learned_scores(raw_parts, scoring, fitted_rows), out_of_range=flagged
+        learned=learned_scores(raw_parts, scoring, fitted_rows),
+        out_of_range=_rule_flags(values, fitted_rows, out_of_range),
     )
+
+
+def scores_under_settings(
+    raw_parts: Mapping[str, np.ndarray],
+    values: np.ndarray,
+    fitted_rows: int,
+    options: Sequence[tuple[ScoringSettings, OutOfRangeSettings | None]],
+) -> list[np.ndarray]:
+    """:func:`detector_scores`' anomaly scores under each option, (N,) each.
+
+    Equal to calling it once per option, but each part's likelihood is computed
+    once per averaging and history setting, and the rule once per setting.
+    """
+    likelihoods: dict[tuple[int, int, int], list[np.ndarray]] = {}
+    rules: dict[tuple[float, int] | None, np.ndarray] = {}
+    scores = []
+    for scoring, out_of_range in options:
+        key = (scoring.average_rows, scoring.history_rows, scoring.min_history_rows)
+        if key not in likelihoods:
+            likelihoods[key] = [
+                anomaly_likelihood(raw, *key, fitted_rows) for raw in raw_parts.values()
+            ]
+        rule = (
+            None if out_of_range is None else (out_of_range.tolerance, out_of_range.cooldown_rows)
+        )
+        if rule not in rules:
+            rules[rule] = _rule_flags(values, fitted_rows, out_of_range)
+        z = combine_likelihoods(likelihoods[key], scoring.combine)
+        learned = _learned_from_likelihood(z, scoring.new_high_rows, fitted_rows)
+        scores.append(np.where(rules[rule], 1.0, learned))
+    return scores

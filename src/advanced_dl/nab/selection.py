@@ -13,7 +13,7 @@ labels chose nothing (docs/algorithms.md, section 6). No Kedro, no MLflow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -54,15 +54,26 @@ def choose_settings(
 
     Ties go to the earlier setting of the grid (its order is the config's).
     """
-    best: Choice[Settings] | None = None
-    for index, settings in enumerate(grid):
-        sweep = nab_score.sweep_thresholds(
-            [nab_score.SeriesScores(s.scores[index], s.windows) for s in corpus], profile
-        )
-        if best is None or sweep.raw > best.raw:
-            best = Choice(settings=settings, threshold=sweep.threshold, raw=sweep.raw)
-    if best is None:
+    return _choose_on_subsets(corpus, grid, profile, [[True] * len(corpus)])[0]
+
+
+def _choose_on_subsets(
+    corpus: Sequence[LabelledSeries],
+    grid: Sequence[Settings],
+    profile: str,
+    subsets: Sequence[Sequence[bool]],
+) -> list[Choice[Settings]]:
+    """:func:`choose_settings` on each subset of the corpus's series: one sort per setting."""
+    if not grid:
         raise ValueError("The settings grid is empty")
+    best: list[Choice[Settings] | None] = [None] * len(subsets)
+    for index, settings in enumerate(grid):
+        sweeps = nab_score.sweep_thresholds_of_subsets(
+            [nab_score.SeriesScores(s.scores[index], s.windows) for s in corpus], profile, subsets
+        )
+        for k, sweep in enumerate(sweeps):
+            if best[k] is None or sweep.raw > best[k].raw:
+                best[k] = Choice(settings=settings, threshold=sweep.threshold, raw=sweep.raw)
     return best
 
 
@@ -92,14 +103,15 @@ def leave_one_category_out(
     categories = sorted({s.category for s in corpus})
     if len(categories) < 2:
         raise ValueError(f"Leaving one category out needs two or more; got {categories}")
-    choices, held_out_raw = {}, {}
+    for category in categories:
+        if not any(s.windows for s in corpus if s.category != category):
+            raise ValueError(f"No category but {category!r} has a window to choose settings on")
+    others = [[s.category != category for s in corpus] for category in categories]
+    choices = dict(zip(categories, _choose_on_subsets(corpus, grid, profile, others), strict=True))
+    held_out_raw = {}
     null = perfect = 0.0
     for category in categories:
-        others = [s for s in corpus if s.category != category]
-        if not any(s.windows for s in others):
-            raise ValueError(f"No category but {category!r} has a window to choose settings on")
-        choice = choose_settings(others, grid, profile)
-        choices[category] = choice
+        choice = choices[category]
         index = list(grid).index(choice.settings)
         raw = 0.0
         for series in (s for s in corpus if s.category == category):
@@ -113,18 +125,3 @@ def leave_one_category_out(
         choices=choices,
         held_out_raw=held_out_raw,
     )
-
-
-def scored_under_grid(
-    names: Sequence[str],
-    windows: Mapping[str, Sequence[tuple[int, int]]],
-    grid: Sequence[Settings],
-    score: Callable[[str, Settings], np.ndarray],
-) -> list[LabelledSeries]:
-    """Each series scored under every setting: ``score(name, settings) -> (N,)``."""
-    return [
-        LabelledSeries(
-            name=name, windows=windows[name], scores=[score(name, settings) for settings in grid]
-        )
-        for name in names
-    ]

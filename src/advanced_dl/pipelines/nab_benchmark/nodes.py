@@ -26,7 +26,7 @@ import pandas as pd
 from advanced_dl.features.series import InvalidSeriesError, flag_anomalies, validate_series
 from advanced_dl.nab import score as nab_score
 from advanced_dl.nab.detector import SeriesTask, detect_series, label_free_threshold, series_seed
-from advanced_dl.nab.scoring import DetectorScores, detector_scores
+from advanced_dl.nab.scoring import DetectorScores, detector_scores, scores_under_settings
 from advanced_dl.nab.selection import LabelledSeries, leave_one_category_out
 from advanced_dl.nab.settings import DetectorSettings, ScoringSettings, SelectionGrid
 
@@ -292,11 +292,17 @@ def cross_category_scores(
     """
     settings = DetectorSettings.model_validate(detector)
     grid = selection_grid(settings, SelectionGrid.model_validate(selection))
+    options = [(option.scoring, option.out_of_range) for option in grid]
     corpus = [
         LabelledSeries(
             name=name,
             windows=nab_score.windows_from_column(table["window"].to_numpy()),
-            scores=[_series_scores(table, option).anomaly_scores for option in grid],
+            scores=scores_under_settings(
+                _raw_parts(table),
+                table["value"].to_numpy("float64"),
+                nab_score.probationary_rows(len(table)),
+                options,
+            ),
         )
         for name, table in corpus_raw_scores.groupby("series", sort=True)
     ]
