@@ -1,4 +1,4 @@
-"""Smoke test: ``kedro run --pipelines nab_benchmark`` on 3 real series, 1 epoch, 2 workers."""
+"""Smoke test: ``kedro run --pipelines nab_benchmark`` on 3 real series, few epochs, 2 workers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.notebooks import execute_notebook, outputs_of_type
 from .test_nodes import nab_score_windows_from_labels
 
 NS = "nab_benchmark"
+DETECTOR = "lstmVaeNextValue"  # detector_name
 SERIES = (
     "realKnownCause/machine_temperature_system_failure.csv",  # repeated and backward timestamps
     "realTraffic/speed_7578.csv",  # the shortest series
@@ -30,7 +31,8 @@ def test_kedro_run_scores_real_series_and_writes_nab_results(kedro_project, mirr
         "--pipelines",
         NS,
         "--params",
-        f"{NS}.series={' '.join(SERIES)},{NS}.detector.training.epochs=1,{NS}.dask.workers=2",
+        f"{NS}.series={' '.join(SERIES)},{NS}.detector.lstm_vae.training.epochs=1,"
+        f"{NS}.detector.next_value.epochs=2,{NS}.dask.workers=2",
     )
     client, run = latest_run(kedro_project, NS)
     assert run.info.status == "FINISHED"
@@ -40,6 +42,9 @@ def test_kedro_run_scores_real_series_and_writes_nab_results(kedro_project, mirr
         "corpus_score_reward_low_fp",
         "corpus_score_reward_low_fn",
         "corpus_score_standard_label_free",
+        "corpus_score_standard_learned_alone",
+        "corpus_score_standard_cross_category",
+        "corpus_score_reward_low_fn_cross_category",
         "threshold_standard",
         "score_standard_realKnownCause",
         "score_standard_realTraffic",
@@ -53,11 +58,11 @@ def test_kedro_run_scores_real_series_and_writes_nab_results(kedro_project, mirr
     root = mlflow.artifacts.download_artifacts(
         run_id=run.info.run_id, dst_path=str(kedro_project / "downloaded")
     )
-    results = sorted((kedro_project / "downloaded" / "nab_results").glob("lstmVae/*/*.csv"))
+    results = sorted((kedro_project / "downloaded" / "nab_results").glob(f"{DETECTOR}/*/*.csv"))
     assert [p.name for p in results] == [
-        "lstmVae_art_daily_no_noise.csv",
-        "lstmVae_machine_temperature_system_failure.csv",
-        "lstmVae_speed_7578.csv",
+        f"{DETECTOR}_art_daily_no_noise.csv",
+        f"{DETECTOR}_machine_temperature_system_failure.csv",
+        f"{DETECTOR}_speed_7578.csv",
     ]
     machine = pd.read_csv(results[1])
     raw = pd.read_csv(kedro_project / "data/01_raw/nab/data" / SERIES[0])
@@ -78,9 +83,15 @@ def test_kedro_run_scores_real_series_and_writes_nab_results(kedro_project, mirr
     figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
     assert figures == {"figures/scoreboard.png", "figures/worst_series.png"}
     tables = {a.path for a in client.list_artifacts(run.info.run_id, "tables")}
-    assert tables == {"tables/scoreboard.csv", "tables/series_summary.csv"}
+    assert tables == {
+        "tables/scoreboard.csv",
+        "tables/series_summary.csv",
+        "tables/cross_category_choices.csv",
+    }
+    choices = pd.read_csv(f"{root}/tables/cross_category_choices.csv")
+    assert len(choices) == 3 * 3  # three profiles, three categories held out in turn
     scoreboard = pd.read_csv(f"{root}/tables/scoreboard.csv")
-    assert "lstmVae (this run)" in scoreboard["detector"].tolist()
+    assert f"{DETECTOR} (this run)" in scoreboard["detector"].tolist()
     assert "Numenta HTM" in scoreboard["detector"].tolist()
 
     notebook = execute_notebook(kedro_project, NS)
