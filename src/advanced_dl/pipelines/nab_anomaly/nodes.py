@@ -28,6 +28,7 @@ from advanced_dl.features.series import (
     window_log_likelihood,
 )
 from advanced_dl.nab import score as nab_score
+from advanced_dl.nab.windows import LABELS_FILE, WINDOWS_FILE, labelled_rows, window_of_rows
 
 logger = logging.getLogger(__name__)
 
@@ -155,29 +156,19 @@ def attach_labels(
     """
     if own_series["path"] is not None:
         return test_series_values.assign(label=np.int64(0), window=np.int64(-1))
-    for what, table in (
-        ("labels/combined_labels.json", labels),
-        ("labels/combined_windows.json", windows),
-    ):
+    for what, table in ((LABELS_FILE, labels), (WINDOWS_FILE, windows)):
         if test_series not in table:
             raise ValueError(
                 f"{what} has no entry for series {test_series!r}; expected one per series"
             )
     labelled = test_series_values.copy()
-    anomaly_times = pd.to_datetime(pd.Series(labels[test_series], dtype="object"))
-    labelled["label"] = labelled["timestamp"].isin(anomaly_times).astype("int64")
-    missing = set(anomaly_times) - set(labelled["timestamp"])
-    if missing:
+    labelled["label"] = labelled_rows(labelled["timestamp"], labels[test_series])
+    missing = len(labels[test_series]) - int(labelled["label"].sum())
+    if missing > 0:
         logger.warning(
-            "%d labelled timestamps of %s are not rows of the series: %s",
-            len(missing),
-            test_series,
-            sorted(missing)[:5],
+            "%d labelled timestamps of %s are not rows of the series", missing, test_series
         )
-    labelled["window"] = np.int64(-1)
-    for index, (start, end) in enumerate(windows[test_series]):
-        inside = labelled["timestamp"].between(pd.Timestamp(start), pd.Timestamp(end))
-        labelled.loc[inside, "window"] = index
+    labelled["window"] = window_of_rows(labelled["timestamp"], windows[test_series], test_series)
     logger.info(
         "%s: %d labelled rows, %d windows",
         test_series,

@@ -29,6 +29,7 @@ from advanced_dl.nab.detector import SeriesTask, detect_series, label_free_thres
 from advanced_dl.nab.scoring import DetectorScores, detector_scores, scores_under_settings
 from advanced_dl.nab.selection import LabelledSeries, leave_one_category_out
 from advanced_dl.nab.settings import DetectorSettings, ScoringSettings, SelectionGrid
+from advanced_dl.nab.windows import LABELS_FILE, WINDOWS_FILE, labelled_rows, window_of_rows
 
 from .parameters import series_selection
 
@@ -40,8 +41,6 @@ PARTS = {"learned": "learned_score", "out_of_range": "out_of_range"}
 RAW_PREFIX = "raw_"  # raw_<part>: a learned part's raw score
 # The scoreboard's ``source`` of this run's row (the published rows name their source).
 THIS_RUN_SOURCE = "this run"
-LABELS_FILE = "labels/combined_labels.json"
-WINDOWS_FILE = "labels/combined_windows.json"
 
 
 def select_series(
@@ -76,26 +75,6 @@ def select_series(
             + "; ".join(close_matches_message(name, known, "NAB series") for name in unknown)
         )
     return sorted(set(selection))
-
-
-def _window_rows(timestamps: pd.Series, spans: list[list[str]], name: str) -> np.ndarray:
-    """(n,) window index per row, -1 outside: a window runs from the first to the last
-    row whose timestamp lies in [start, end] (rows between them included)."""
-    window = np.full(len(timestamps), -1, dtype="int64")
-    previous_right = -1
-    for index, (start, end) in enumerate(spans):
-        inside = np.flatnonzero(timestamps.between(pd.Timestamp(start), pd.Timestamp(end)))
-        if inside.size == 0:
-            raise InvalidSeriesError(
-                f"{name}: window {index} [{start}, {end}] of {WINDOWS_FILE} holds no row; "
-                "expected windows inside the series"
-            )
-        left, right = int(inside[0]), int(inside[-1])
-        if left <= previous_right:
-            raise InvalidSeriesError(f"{name}: window {index} overlaps the one before it")
-        window[left : right + 1] = index
-        previous_right = right
-    return window
 
 
 def load_corpus(
@@ -139,11 +118,10 @@ def load_corpus(
                 "there and needs at least its longest look_back + scoring.min_history_rows = "
                 f"{needed}"
             )
-        anomaly_times = pd.to_datetime(pd.Series(labels[name], dtype="object"))
         table.insert(0, "row", np.arange(len(table), dtype="int64"))
         table.insert(0, "series", name)
-        table["label"] = table["timestamp"].isin(anomaly_times).astype("int64")
-        table["window"] = _window_rows(table["timestamp"], windows[name], name)
+        table["label"] = labelled_rows(table["timestamp"], labels[name])
+        table["window"] = window_of_rows(table["timestamp"], windows[name], name)
         tables.append(table)
     corpus = pd.concat(tables, ignore_index=True)
     logger.info(
