@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -135,3 +136,21 @@ class SelectionGrid(Schema):
     new_high_rows: Annotated[list[NonNegativeInt], Field(min_length=1)]
     combine: Annotated[list[Combine], Field(min_length=1)]
     out_of_range: Annotated[list[OutOfRangeSettings | None], Field(min_length=1)]
+
+    def combinations(self, detector: DetectorSettings) -> list[DetectorSettings]:
+        """``detector`` under every combination of the grid, in the grid's order."""
+        grid = []
+        for average_rows, new_high_rows, combine, out_of_range in itertools.product(
+            self.average_rows, self.new_high_rows, self.combine, self.out_of_range
+        ):
+            scoring = detector.scoring.model_copy(
+                update={
+                    "average_rows": average_rows,
+                    "new_high_rows": new_high_rows,
+                    "combine": combine,
+                }
+            )
+            grid.append(
+                detector.model_copy(update={"scoring": scoring, "out_of_range": out_of_range})
+            )
+        return grid

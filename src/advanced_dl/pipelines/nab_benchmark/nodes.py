@@ -14,7 +14,6 @@ beyond the earlier range). Each series is one Dask task
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +27,7 @@ from advanced_dl.nab import score as nab_score
 from advanced_dl.nab.detector import SeriesTask, detect_series, label_free_threshold, series_seed
 from advanced_dl.nab.scoring import DetectorScores, detector_scores, scores_under_settings
 from advanced_dl.nab.selection import LabelledSeries, leave_one_category_out
-from advanced_dl.nab.settings import DetectorSettings, ScoringSettings, SelectionGrid
+from advanced_dl.nab.settings import DetectorSettings, SelectionGrid
 from advanced_dl.nab.windows import LABELS_FILE, WINDOWS_FILE, labelled_rows, window_of_rows
 
 from .parameters import series_selection
@@ -238,24 +237,6 @@ def score_corpus(
     return pd.concat(tables, ignore_index=True), thresholds
 
 
-def selection_grid(detector: DetectorSettings, selection: SelectionGrid) -> list[DetectorSettings]:
-    """The detector's settings under every combination of the selection grid."""
-    grid = []
-    for average_rows, new_high_rows, combine, out_of_range in itertools.product(
-        selection.average_rows, selection.new_high_rows, selection.combine, selection.out_of_range
-    ):
-        scoring = ScoringSettings.model_validate(
-            {
-                **detector.scoring.model_dump(),
-                "average_rows": average_rows,
-                "new_high_rows": new_high_rows,
-                "combine": combine,
-            }
-        )
-        grid.append(detector.model_copy(update={"scoring": scoring, "out_of_range": out_of_range}))
-    return grid
-
-
 def cross_category_scores(
     corpus_raw_scores: pd.DataFrame, detector: dict[str, Any], selection: dict[str, Any]
 ) -> tuple[dict[str, float], pd.DataFrame]:
@@ -269,7 +250,7 @@ def cross_category_scores(
           threshold, held_out_raw``: what each fold chose and what it scored.
     """
     settings = DetectorSettings.model_validate(detector)
-    grid = selection_grid(settings, SelectionGrid.model_validate(selection))
+    grid = SelectionGrid.model_validate(selection).combinations(settings)
     options = [(option.scoring, option.out_of_range) for option in grid]
     corpus = [
         LabelledSeries(
