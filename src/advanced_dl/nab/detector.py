@@ -1,7 +1,8 @@
 """The NAB detector on one series: fit its learned parts on the first rows, score every row.
 
-No Kedro, no MLflow: Dask workers, both NAB pipelines and the served detector
-call :func:`fit_detector` and :func:`raw_scores`. For a series of N rows with
+No Kedro, no MLflow: Dask workers run :func:`detect_series`, which calls
+:func:`fit_detector` and :func:`raw_scores`; ``nab_anomaly`` fits its LSTM-VAE
+with :func:`fit_lstm_vae`. For a series of N rows with
 P fitted rows (NAB's probationary period, min(floor(0.15 N), 750); or a user's
 training rows), docs/algorithms.md section 6:
 
@@ -73,7 +74,7 @@ class FittedDetector:
     settings: DetectorSettings
     lstm_vae: Any = None  # keras.Model: windows -> per-step log-likelihood
     lstm_vae_scaler: dict[str, float] | None = None
-    next_value: Any = None  # keras.Model: features -> (mean, scale)
+    next_value: Any = None  # keras.Model: features -> (location, scale)
     next_value_scaler: NextValueScaler | None = None
     fit_seconds: float = 0.0
 
