@@ -76,3 +76,32 @@ def test_local_series_reader_reads_strings_and_names_the_parameter(tmp_path):
         read(str(tmp_path / "nothere.csv"))
     with pytest.raises(DatasetError, match="never written"):
         LocalSeriesDataset().save(frame)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", r"mine\.csv: the file is empty; expected a UTF-8 CSV with a header line timestamp"),
+        (b"  \n", r"mine\.csv: the file is empty"),
+        (
+            "timestamp,value\n2020-01-01 00:00:00,1.5\n".encode("utf-16"),
+            r"mine\.csv: not UTF-8 text \(byte 0xff at offset 0\); it looks like UTF-16 \(it "
+            r"starts with a UTF-16 byte-order mark\)\. Expected a UTF-8 CSV .*save it as UTF-8",
+        ),
+        (
+            "timestamp,value,note\n2020-01-01 00:00:00,1.5,caf\u00e9\n".encode("latin-1"),
+            r"mine\.csv: not UTF-8 text \(byte 0xe9 at offset 48\); it looks like Latin-1",
+        ),
+        (b"timestamp,value\n", r"mine\.csv: a header \(timestamp, value\) and no rows"),
+    ],
+    ids=["empty", "blank", "utf-16", "latin-1", "header-only"],
+)
+def test_local_series_reader_names_the_file_and_what_it_expected(tmp_path, content, expected):
+    from advanced_dl.features.series import InvalidSeriesError
+    from advanced_dl.io.nab import read_local_series
+
+    path = tmp_path / "mine.csv"
+    path.write_bytes(content)
+    with pytest.raises(InvalidSeriesError, match=expected):
+        read_local_series(str(path))
+    assert path.read_bytes() == content  # raw data is never modified

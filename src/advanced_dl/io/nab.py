@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import io
 import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -12,6 +13,10 @@ import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
 from advanced_dl.data.acquisition import DEFAULT_RAW_DIR, fetch
+from advanced_dl.features.series import InvalidSeriesError
+
+# What a series of one's own must be (nab_anomaly.own_series.path).
+EXPECTED_CSV = "UTF-8 CSV with a header line timestamp,value and one row per time step"
 
 
 class UnknownSeriesError(KeyError):
@@ -155,11 +160,48 @@ class LocalSeriesDataset(AbstractDataset):
 
 
 def read_local_series(path: str) -> pd.DataFrame:
-    """A local CSV read as strings (validation reports unparseable entries itself)."""
+    """A local CSV read as strings (validation reports unparseable entries itself).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        InvalidSeriesError: an empty file, a file that is not UTF-8 text (the
+            message says which encoding it looks like), a file that is not CSV,
+            or a header without rows; each message names the file and what was expected.
+    """
     file = Path(path).expanduser()
     if not file.is_file():
         raise FileNotFoundError(
             f"Parameter 'nab_anomaly.own_series.path': no file at {str(file)!r}; expected a "
-            "CSV with columns timestamp,value"
+            f"{EXPECTED_CSV}"
         )
-    return pd.read_csv(file, dtype=str, keep_default_na=False)
+    data = file.read_bytes()
+    if not data.strip():
+        raise InvalidSeriesError(f"{file}: the file is empty; expected a {EXPECTED_CSV}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidSeriesError(
+            f"{file}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); it "
+            f"looks like {_likely_encoding(data)}. Expected a {EXPECTED_CSV}: save it as UTF-8"
+        ) from error
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise InvalidSeriesError(
+            f"{file}: not readable as CSV ({error}); expected a {EXPECTED_CSV}"
+        ) from error
+    if frame.empty:
+        raise InvalidSeriesError(
+            f"{file}: a header ({', '.join(map(str, frame.columns))}) and no rows; expected a "
+            f"{EXPECTED_CSV}"
+        )
+    return frame
+
+
+def _likely_encoding(data: bytes) -> str:
+    """A guess at a non-UTF-8 text's encoding, for the error message."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 (it starts with a UTF-16 byte-order mark)"
+    if data.count(b"\x00") > len(data) // 4:
+        return "UTF-16 without a byte-order mark (every other byte is zero)"
+    return "Latin-1 (ISO-8859-1) or Windows-1252"
