@@ -25,7 +25,7 @@ import pandas as pd
 from advanced_dl.features.series import InvalidSeriesError, flag_anomalies, validate_series
 from advanced_dl.nab import score as nab_score
 from advanced_dl.nab.detector import SeriesTask, detect_series, label_free_threshold, series_seed
-from advanced_dl.nab.scoring import DetectorScores, detector_scores, scores_under_settings
+from advanced_dl.nab.scoring import detector_scores, scores_under_settings
 from advanced_dl.nab.selection import LabelledSeries, leave_one_category_out
 from advanced_dl.nab.settings import DetectorSettings, SelectionGrid
 from advanced_dl.nab.windows import LABELS_FILE, WINDOWS_FILE, labelled_rows, window_of_rows
@@ -200,16 +200,6 @@ def _raw_parts(table: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _series_scores(table: pd.DataFrame, settings: DetectorSettings) -> DetectorScores:
-    return detector_scores(
-        _raw_parts(table),
-        table["value"].to_numpy("float64"),
-        nab_score.probationary_rows(len(table)),
-        settings.scoring,
-        settings.out_of_range,
-    )
-
-
 def score_corpus(
     corpus_raw_scores: pd.DataFrame, detector: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -222,15 +212,22 @@ def score_corpus(
     settings = DetectorSettings.model_validate(detector)
     tables, thresholds = [], {}
     for name, table in corpus_raw_scores.groupby("series", sort=True):
-        scores = _series_scores(table, settings)
+        raw = _raw_parts(table)
+        probationary = nab_score.probationary_rows(len(table))
+        scores = detector_scores(
+            raw,
+            table["value"].to_numpy("float64"),
+            probationary,
+            settings.scoring,
+            settings.out_of_range,
+        )
         scored = table.copy()
         scored["learned_score"] = scores.learned
         scored["out_of_range"] = scores.out_of_range
         scored["anomaly_score"] = scores.anomaly_scores
         tables.append(scored)
-        probationary = nab_score.probationary_rows(len(table))
         thresholds[name] = label_free_threshold(
-            {part: raw[:probationary] for part, raw in _raw_parts(table).items()},
+            {part: scores_of_part[:probationary] for part, scores_of_part in raw.items()},
             settings.scoring,
             settings.label_free_threshold,
         )
