@@ -142,3 +142,13 @@ def test_tuned_environment_changes_what_its_docs_list():
     # The model's size and the reference's other choices stay as the reference's.
     assert tuned["model"]["embedding_dim"] == reference["model"]["embedding_dim"]
     assert tuned["data"] == reference["data"]
+
+
+def test_nab_anomaly_checks_the_corpus_detector_it_reads_from_nab_benchmark():
+    params = _with(project_parameters(), "nab_benchmark.detector.next_value.epochs", 0)
+    validate_run_parameters(params, ["mdn_synthetic"])
+    with pytest.raises(ParameterError, match=r"nab_benchmark\.detector\.next_value\.epochs"):
+        validate_run_parameters(params, ["nab_anomaly"])
+    params = _with(project_parameters(), "nab_anomaly.own_series.threshold", 1.5)
+    with pytest.raises(ParameterError, match=r"nab_anomaly\.own_series\.threshold"):
+        validate_run_parameters(params, ["nab_anomaly"])

@@ -97,8 +97,21 @@ def pipeline_schema(namespace: str) -> type[Schema] | None:
     return getattr(module, "Parameters", None)
 
 
+def namespaces_read(namespaces: Iterable[str]) -> set[str]:
+    """The namespaces whose parameters a run of these pipelines reads: their own, and
+    those their ``parameters`` module lists in ``ALSO_READS``."""
+    read = set(namespaces)
+    for namespace in list(read):
+        try:
+            module = importlib.import_module(f"advanced_dl.pipelines.{namespace}.parameters")
+        except ModuleNotFoundError:
+            continue
+        read.update(getattr(module, "ALSO_READS", ()))
+    return read
+
+
 def validate_run_parameters(params: Mapping[str, Any], namespaces: Iterable[str]) -> None:
-    """Check the global parameters and those of each pipeline namespace a run executes.
+    """Check the global parameters and those of each pipeline namespace a run reads.
 
     Raises:
         ParameterError: listing every bad value of every pipeline at once.
@@ -106,7 +119,7 @@ def validate_run_parameters(params: Mapping[str, Any], namespaces: Iterable[str]
     problems = _problems(
         GlobalParameters, {key: params.get(key) for key in GlobalParameters.model_fields}, ""
     )
-    for namespace in sorted(set(namespaces)):
+    for namespace in sorted(namespaces_read(namespaces)):
         schema = pipeline_schema(namespace)
         if schema is None:
             continue

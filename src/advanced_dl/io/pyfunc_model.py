@@ -48,7 +48,7 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
 
     ``save`` logs the model under ``name`` in the active run as MLflow "models
     from code": the model's entry point (``advanced_dl/serving/entrypoints/``),
-    its Keras model (Keras' unzipped format, a folder), its state as JSON and
+    its Keras models (Keras' unzipped format, a folder each), its state as JSON and
     ``.npz`` artifacts, an input example and the signature of the model's
     output on it, pinned requirements, and the
     ``advanced_dl`` package as code, so ``mlflow.pyfunc.load_model(uri)`` works
@@ -87,17 +87,16 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
         package_dir = Path(advanced_dl.__file__).parent
         entrypoint = package_dir / "serving" / "entrypoints" / f"{model.ENTRYPOINT}.py"
         with tempfile.TemporaryDirectory() as staging:
-            artifacts = {
-                "keras_model": str(Path(staging) / "keras_model"),
-                "state": str(Path(staging) / "state.json"),
-            }
-            # Serving never trains: the optimizer's state would only weigh the artifact.
-            # Unzipped, MLflow's check that the model serves (it loads it back in this
-            # process) and every later load read the weights from disk, not from a copy
-            # of the zip in memory.
-            save_keras_model(
-                model.keras_model, artifacts["keras_model"], include_optimizer=False, zipped=False
-            )
+            artifacts = {"state": str(Path(staging) / "state.json")}
+            for name, keras_model in model.keras_models().items():
+                artifacts[name] = str(Path(staging) / name)
+                # Serving never trains: the optimizer's state would only weigh the artifact.
+                # Unzipped, MLflow's check that the model serves (it loads it back in this
+                # process) and every later load read the weights from disk, not from a copy
+                # of the zip in memory.
+                save_keras_model(
+                    keras_model, artifacts[name], include_optimizer=False, zipped=False
+                )
             Path(artifacts["state"]).write_text(json.dumps(model.state()))
             for name, matrix in model.sparse_state().items():
                 artifacts[name] = str(Path(staging) / f"{name}.npz")
@@ -105,7 +104,10 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
             # The signature comes from the model in memory: left to MLflow, it would
             # load a second copy of the model from the artifacts to infer it.
             example = model.input_example
-            signature = mlflow.models.infer_signature(example, model.predict(None, example))
+            params = model.params_example()
+            signature = mlflow.models.infer_signature(
+                example, model.predict(None, example), params=params
+            )
             self.model_info = mlflow.pyfunc.log_model(
                 python_model=str(entrypoint),
                 artifacts=artifacts,

@@ -42,7 +42,7 @@ from advanced_dl.nab.next_value import (
     negative_log_likelihood,
     next_value_features,
 )
-from advanced_dl.nab.scoring import learned_scores, unit_interval_scores
+from advanced_dl.nab.scoring import detector_scores, learned_scores, unit_interval_scores
 from advanced_dl.nab.settings import (
     DetectorSettings,
     LabelFreeThresholdSettings,
@@ -309,6 +309,50 @@ def label_free_threshold(
     if scored.size == 0:
         return floor
     return max(tukey_fence(scored, fence), floor)
+
+
+def continuation_scores(
+    fitted: FittedDetector,
+    fitted_values: np.ndarray,
+    fitted_timestamps: np.ndarray,
+    values: np.ndarray,
+    timestamps: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Anomaly scores in [0, 1] of (n,) rows that follow the (P,) rows the detector was
+    fitted on, and the series' label-free threshold from those P rows.
+
+    The series is the fitted rows and then the new ones, scored as the corpus
+    run scores a series whose first P rows are probationary (raw scores,
+    likelihood over the history, combination, out-of-range rule), and its
+    threshold set as the corpus run sets it (:func:`label_free_threshold` of the
+    fitted rows' raw scores). The ``nab_anomaly`` run on a user's own series and
+    its served model both call this, so a row scores the same in either. Causal:
+    a row's score reads that row and earlier ones.
+
+    Returns:
+        (n,) float64 in [0, 1]; the threshold.
+    """
+    fitted_rows = len(fitted_values)
+    series_values = np.concatenate(
+        [np.asarray(fitted_values, dtype="float64"), np.asarray(values, dtype="float64")]
+    )
+    series_timestamps = np.concatenate(
+        [
+            np.asarray(fitted_timestamps, dtype="datetime64[ns]"),
+            np.asarray(timestamps, dtype="datetime64[ns]"),
+        ]
+    )
+    settings = fitted.settings
+    raw = raw_scores(fitted, series_values, series_timestamps)
+    scores = detector_scores(
+        raw, series_values, fitted_rows, settings.scoring, settings.out_of_range
+    )
+    threshold = label_free_threshold(
+        {part: part_scores[:fitted_rows] for part, part_scores in raw.items()},
+        settings.scoring,
+        settings.label_free_threshold,
+    )
+    return scores.anomaly_scores[fitted_rows:], threshold
 
 
 def tukey_fence(scores: np.ndarray, fence: ThresholdParameters) -> float:

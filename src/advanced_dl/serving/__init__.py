@@ -44,8 +44,20 @@ class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
         self.keras_model = keras_model
         self.input_example = input_example
 
+    def keras_models(self) -> dict[str, Any]:
+        """The Keras models to save, by artifact name (each starts with ``keras_model``)."""
+        return {"keras_model": self.keras_model}
+
+    def set_keras_models(self, models: dict[str, Any]) -> None:
+        """Take back what :meth:`keras_models` gave, loaded."""
+        self.keras_model = models["keras_model"]
+
+    def params_example(self) -> dict[str, Any] | None:
+        """Request-time parameters the model accepts, with their defaults (None: none)."""
+        return None
+
     def state(self) -> dict[str, Any]:
-        """Everything besides the Keras model and sparse matrices, as JSON values."""
+        """Everything besides the Keras models and sparse matrices, as JSON values."""
         return {}
 
     def sparse_state(self) -> dict[str, Any]:
@@ -65,7 +77,12 @@ class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
 
         artifacts = dict(context.artifacts)
         # Serving only predicts: the optimizer's state is not loaded.
-        self.keras_model = keras.saving.load_model(artifacts.pop("keras_model"), compile=False)
+        self.set_keras_models(
+            {
+                name: keras.saving.load_model(artifacts.pop(name), compile=False)
+                for name in [name for name in artifacts if name.startswith("keras_model")]
+            }
+        )
         with open(artifacts.pop("state")) as stream:
             state = json.load(stream)
         self.set_state(state, {name: sp.load_npz(path) for name, path in artifacts.items()})
@@ -77,8 +94,13 @@ class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
     ) -> pd.DataFrame:
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
+        if params:
+            return self.predict_frame(model_input, **params)
         return self.predict_frame(model_input)
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Score a DataFrame of raw input; returns one output row per input row."""
+        """Score a DataFrame of raw input; returns one output row per input row.
+
+        A model with :meth:`params_example` takes those parameters as keyword arguments.
+        """
         raise NotImplementedError

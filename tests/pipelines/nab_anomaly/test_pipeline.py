@@ -14,6 +14,7 @@ from advanced_dl.io.nab import LazyNabSeries, read_local_series
 from advanced_dl.pipelines.nab_anomaly import create_pipeline
 from advanced_dl.serving.nab_anomaly import NabAnomalyDetector
 from tests.conftest import REPO_ROOT, KeptMemoryDataset
+from tests.pipelines.nab_benchmark.corpus import tiny_parameters
 
 from .test_nodes import START, TEST, TRAIN, raw_frame, square_wave
 
@@ -61,6 +62,7 @@ def test_pipeline_runs_end_to_end_in_memory(tmp_path):
         f"{NS}.windows": MemoryDataset(windows),
         f"{NS}.own_series_reader": MemoryDataset(read_local_series, copy_mode="assign"),
         "params:seed": MemoryDataset(42),
+        "params:nab_benchmark.detector": MemoryDataset(tiny_parameters()["detector"]),
     }
     params = _params()
     for key, value in params.items():
@@ -88,6 +90,13 @@ def test_pipeline_runs_end_to_end_in_memory(tmp_path):
     assert title == f"{TEST}: detections"
     score_axis = catalog.load(f"{NS}.anomaly_score_figure").axes[0]
     assert score_axis.get_ylabel() == "-log-likelihood of the newest row"
+
+    corpus_metrics = catalog.load(f"{NS}.corpus_detector_metrics")
+    assert set(corpus_metrics) == {f"corpus_detector_{name}" for name in METRICS}
+    corpus_detections = catalog.load(f"{NS}.corpus_detector_detections")
+    # Fitted on the test series' probationary rows (60 of 400), as in the corpus run.
+    assert corpus_detections["anomaly_score"].isna().sum() == 60 and len(corpus_detections) == 400
+    np.testing.assert_array_equal(corpus_detections["window"], detections["window"])
 
     served = catalog.load(f"{NS}.served_model")
     assert isinstance(served, NabAnomalyDetector)

@@ -359,18 +359,163 @@ def build_served_model(
     """
     from advanced_dl.serving.nab_anomaly import NabAnomalyDetector
 
-    example = test_series_values.head(look_back + 1)
-    input_example = pd.DataFrame(
-        {
-            "timestamp": example["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
-            "value": example["value"].to_numpy("float64"),
-        }
-    )
     return NabAnomalyDetector(
         keras_model=trained_model,
-        input_example=input_example,
+        input_example=_raw_input_example(test_series_values.head(look_back + 1)),
         scaler=scaler,
         look_back=look_back,
         threshold=threshold,
         accept_unordered_timestamps=accept_unordered_timestamps,
     )
+
+
+def split_corpus_detector_rows(
+    train_series_values: pd.DataFrame,
+    labelled_test_series: pd.DataFrame,
+    own_series: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows the corpus detector is fitted on, and the rows it then scores.
+
+    A user's own series: its training rows (label 0, window -1), then the rest,
+    as for the LSTM-VAE. NAB's experiment: the test series alone, as the corpus
+    run treats it: its probationary rows (min(floor(0.15 N), 750)), then the rest.
+
+    Returns:
+        (P, 4) and (n, 4) tables ``timestamp, value, label, window``.
+    """
+    if own_series["path"] is not None:
+        fitted = train_series_values[["timestamp", "value"]].assign(
+            label=np.int64(0), window=np.int64(-1)
+        )
+        return fitted, labelled_test_series
+    fitted_rows = nab_score.probationary_rows(len(labelled_test_series))
+    return (
+        labelled_test_series.iloc[:fitted_rows].reset_index(drop=True),
+        labelled_test_series.iloc[fitted_rows:].reset_index(drop=True),
+    )
+
+
+def fit_corpus_detector(
+    corpus_detector_fitted_rows: pd.DataFrame, detector: dict[str, Any], seed: int
+) -> Any:
+    """Fit ``nab_benchmark``'s detector (``nab_benchmark.detector``) on the (P, 4) fitted rows.
+
+    It draws its randomness from generators seeded for it, as each task of the
+    corpus run does (``nab.detector.seeded_task``), then leaves the run's global
+    generators as the run's seed set them: the textbook's LSTM-VAE, whichever
+    node runs first, trains exactly as in a run without the corpus detector.
+
+    Returns:
+        :class:`advanced_dl.nab.detector.FittedDetector`.
+
+    Raises:
+        ValueError: fewer rows than the detector's longest look-back + 2.
+    """
+    from advanced_dl import runtime
+    from advanced_dl.nab.detector import fit_detector, seeded_task
+    from advanced_dl.nab.settings import DetectorSettings
+
+    rows = corpus_detector_fitted_rows
+    settings = DetectorSettings.model_validate(detector)
+    with seeded_task(seed):
+        fitted = fit_detector(
+            rows["value"].to_numpy("float64"), rows["timestamp"].to_numpy(), settings, seed
+        )
+    runtime.seed_everything(seed)
+    logger.info("Corpus detector fitted on %d rows in %.1f s", len(rows), fitted.fit_seconds)
+    return fitted
+
+
+def score_corpus_detector_rows(
+    corpus_detector: Any,
+    corpus_detector_fitted_rows: pd.DataFrame,
+    corpus_detector_scored_rows: pd.DataFrame,
+    own_series: dict[str, Any],
+) -> tuple[pd.DataFrame, float]:
+    """Score the rows after the fitted ones, and flag them at the series' threshold.
+
+    The threshold is ``own_series.threshold`` when set, else the series'
+    label-free threshold from its fitted rows (``nab.detector.continuation_scores``).
+
+    Returns:
+        The (P + n, 6) table ``timestamp, value, label, window, anomaly_score,
+        is_anomaly`` of the fitted rows (score NaN, never flagged) and the scored
+        rows (score in [0, 1]), and the threshold.
+    """
+    from advanced_dl.nab.detector import continuation_scores
+
+    fitted, scored = corpus_detector_fitted_rows, corpus_detector_scored_rows
+    scores, label_free = continuation_scores(
+        corpus_detector,
+        fitted["value"].to_numpy("float64"),
+        fitted["timestamp"].to_numpy(),
+        scored["value"].to_numpy("float64"),
+        scored["timestamp"].to_numpy(),
+    )
+    threshold = own_series.get("threshold")
+    if own_series["path"] is None or threshold is None:
+        threshold = label_free
+    series = pd.concat([fitted, scored], ignore_index=True)
+    series["anomaly_score"] = np.concatenate([np.full(len(fitted), np.nan), scores])
+    series["is_anomaly"] = flag_anomalies(series["anomaly_score"].to_numpy(), threshold)
+    logger.info(
+        "Corpus detector: %d of %d rows flagged at threshold %.4f",
+        series["is_anomaly"].sum(),
+        len(scored),
+        threshold,
+    )
+    return series, float(threshold)
+
+
+def evaluate_corpus_detections(
+    corpus_detector_detections: pd.DataFrame,
+    corpus_detector_threshold: float,
+    own_series: dict[str, Any],
+) -> dict[str, float]:
+    """:func:`evaluate_detections` of the corpus detector, each name prefixed ``corpus_detector_``.
+
+    On NAB's experiment this is the corpus detector's NAB score on the test
+    series at its label-free threshold, beside the LSTM-VAE's.
+    """
+    metrics = evaluate_detections(corpus_detector_detections, corpus_detector_threshold, own_series)
+    return {f"corpus_detector_{name}": value for name, value in metrics.items()}
+
+
+def _raw_input_example(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows as a user sends them: timestamps as text, values as numbers."""
+    return pd.DataFrame(
+        {
+            "timestamp": rows["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+            "value": rows["value"].to_numpy("float64"),
+        }
+    )
+
+
+def build_corpus_detector_served_model(
+    corpus_detector: Any,
+    corpus_detector_fitted_rows: pd.DataFrame,
+    corpus_detector_scored_rows: pd.DataFrame,
+    corpus_detector_threshold: float,
+    accept_unordered_timestamps: bool,
+) -> Any:
+    """Wrap the fitted corpus detector as a served model: raw rows that continue the
+    series -> score in [0, 1], flag. Its input example is the first scored rows."""
+    from advanced_dl.serving.nab_anomaly import NabCorpusDetector
+
+    return NabCorpusDetector(
+        corpus_detector,
+        input_example=_raw_input_example(corpus_detector_scored_rows.head(10)),
+        fitted_series=corpus_detector_fitted_rows[["timestamp", "value"]],
+        threshold=corpus_detector_threshold,
+        accept_unordered_timestamps=accept_unordered_timestamps,
+    )
+
+
+def choose_served_model(
+    lstm_vae_served_model: Any, corpus_detector_served_model: Any, own_series: dict[str, Any]
+) -> Any:
+    """What the run serves: on a user's own series the corpus detector (the one that
+    scored on NAB's corpus); on NAB's experiment the textbook's LSTM-VAE."""
+    if own_series["path"] is not None:
+        return corpus_detector_served_model
+    return lstm_vae_served_model

@@ -9,6 +9,10 @@ from pydantic import Field, model_validator
 from advanced_dl.nab.settings import ModelParameters, ThresholdParameters, TrainingParameters
 from advanced_dl.schema import NonNegativeInt, Schema
 
+#: The corpus detector's settings are nab_benchmark's (``nab_benchmark.detector``):
+#: what a user's series is served with is what scored on NAB's corpus.
+ALSO_READS = ("nab_benchmark",)
+
 # "<category>/<file>.csv" as in NAB's labels/combined_labels.json.
 SeriesName = Annotated[str, Field(pattern=r"^[^/]+/[^/]+\.csv$")]
 
@@ -16,6 +20,9 @@ SeriesName = Annotated[str, Field(pattern=r"^[^/]+/[^/]+\.csv$")]
 class OwnSeriesParameters(Schema):
     path: str | None  # a local timestamp,value CSV; None: NAB's experiment
     train_rows: Annotated[int, Field(strict=True, ge=3)]
+    # The served corpus detector's threshold on scores in [0, 1]; None: the
+    # series' label-free threshold.
+    threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None
 
 
 class Parameters(Schema):

@@ -8,16 +8,22 @@ from advanced_dl.plotting import plot_training_history
 from .figures import plot_anomaly_score, plot_detections
 from .nodes import (
     attach_labels,
+    build_corpus_detector_served_model,
     build_served_model,
+    choose_served_model,
     choose_threshold,
     detect_anomalies,
+    evaluate_corpus_detections,
     evaluate_detections,
+    fit_corpus_detector,
     fit_scaler,
     load_series,
     make_windows,
     scale_series,
+    score_corpus_detector_rows,
     score_test_rows,
     score_validation_windows,
+    split_corpus_detector_rows,
     train_lstm_vae,
 )
 
@@ -137,10 +143,73 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "test_series_values",
                     "params:accept_unordered_timestamps",
                 ],
-                "served_model",
+                "lstm_vae_served_model",
                 name="build_served_model",
+            ),
+            # The corpus detector (nab_benchmark's) on the same series: what a user's
+            # own series is served with.
+            Node(
+                split_corpus_detector_rows,
+                ["train_series_values", "labelled_test_series", "params:own_series"],
+                ["corpus_detector_fitted_rows", "corpus_detector_scored_rows"],
+                name="split_corpus_detector_rows",
+            ),
+            Node(
+                fit_corpus_detector,
+                [
+                    "corpus_detector_fitted_rows",
+                    "params:nab_benchmark.detector",
+                    "params:seed",
+                ],
+                "corpus_detector",
+                name="fit_corpus_detector",
+            ),
+            Node(
+                score_corpus_detector_rows,
+                [
+                    "corpus_detector",
+                    "corpus_detector_fitted_rows",
+                    "corpus_detector_scored_rows",
+                    "params:own_series",
+                ],
+                ["corpus_detector_detections", "corpus_detector_threshold"],
+                name="score_corpus_detector_rows",
+            ),
+            Node(
+                evaluate_corpus_detections,
+                [
+                    "corpus_detector_detections",
+                    "corpus_detector_threshold",
+                    "params:own_series",
+                ],
+                "corpus_detector_metrics",
+                name="evaluate_corpus_detections",
+            ),
+            Node(
+                plot_detections,
+                ["corpus_detector_detections", "params:test_series", "params:own_series"],
+                "corpus_detector_detections_figure",
+                name="plot_corpus_detector_detections",
+            ),
+            Node(
+                build_corpus_detector_served_model,
+                [
+                    "corpus_detector",
+                    "corpus_detector_fitted_rows",
+                    "corpus_detector_scored_rows",
+                    "corpus_detector_threshold",
+                    "params:accept_unordered_timestamps",
+                ],
+                "corpus_detector_served_model",
+                name="build_corpus_detector_served_model",
+            ),
+            Node(
+                choose_served_model,
+                ["lstm_vae_served_model", "corpus_detector_served_model", "params:own_series"],
+                "served_model",
+                name="choose_served_model",
             ),
         ],
         namespace="nab_anomaly",
-        parameters={"params:seed"},
+        parameters={"params:seed", "params:nab_benchmark.detector"},
     )
