@@ -64,3 +64,45 @@ def test_prune_versions_keeps_the_newest_of_each_dataset(tmp_path):
     assert (tmp_path / "03_primary/x/b.json").exists() and (tmp_path / "01_raw/nab").exists()
     with pytest.raises(click.BadParameter):
         cli.prune_versions(tmp_path, keep=0)
+
+
+def test_prune_versions_deletes_what_ended_runs_left_unfinished(tmp_path):
+    import os
+
+    staging = tmp_path / "03_primary" / "x" / ".unfinished" / "a.parquet"
+    ended = staging / "2026-01-01T00.00.00.000Z-999999999"  # no such process
+    running = staging / f"2026-01-02T00.00.00.000Z-{os.getpid()}"
+    for folder in (ended, running):
+        folder.mkdir(parents=True)
+        (folder / "a.parquet").write_text("data")
+    finished = tmp_path / "03_primary" / "x" / "a.parquet" / "2026-01-01T00.00.00.000Z-1"
+    finished.mkdir(parents=True)
+    (finished / "a.parquet").write_text("data")
+
+    assert cli.prune_versions(tmp_path, keep=1) == [ended]
+    assert running.exists() and finished.exists()
+
+
+@pytest.mark.slow
+def test_a_refused_run_says_what_is_wrong_in_a_few_lines(kedro_project):
+    from tests.conftest import run_kedro
+
+    completed = run_kedro(
+        kedro_project,
+        "run",
+        "--pipelines",
+        "mdn_synthetic",
+        "--params",
+        "mdn_synthetic.training.epochs=0",
+        expect_failure=True,
+    )
+    output = (completed.stdout + completed.stderr).strip().splitlines()
+    assert len(output) <= 12, output  # a few log lines, then the error
+    errors = completed.stderr.strip().splitlines()
+    errors = errors[errors.index("Error: Invalid parameters:") :]
+    assert len(errors) == 3, completed.stderr
+    assert "'mdn_synthetic.training.epochs'" in errors[1] and "got 0" in errors[1]
+    assert "Traceback" not in completed.stdout + completed.stderr
+    logs = list((kedro_project / "logs").glob("error-*.log"))
+    assert len(logs) == 1 and str(logs[0].relative_to(kedro_project)) in errors[2]
+    assert "Traceback (most recent call last)" in logs[0].read_text()

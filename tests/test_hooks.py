@@ -81,7 +81,7 @@ def test_a_run_reads_back_the_version_it_wrote(tmp_path):
 def test_a_cached_dataset_is_pinned_through_its_wrapper(tmp_path):
     from kedro.io import CachedDataset, DataCatalog, Version
 
-    from advanced_dl.hooks import pin_versions
+    from advanced_dl.hooks import pin_versions, publish_versions
 
     path = str(tmp_path / "model.json")
     cached = CachedDataset(
@@ -90,7 +90,13 @@ def test_a_cached_dataset_is_pinned_through_its_wrapper(tmp_path):
     catalog = DataCatalog({"model": cached})
     assert pin_versions(catalog, ["model"], "v-1") == ["model"]
     catalog.save("model", {"w": 1})
+    # Until the run has finished, the file is where no search for versions looks.
+    assert (tmp_path / ".unfinished" / "model.json" / "v-1" / "model.json").is_file()
+    assert not (tmp_path / "model.json").exists()
+    assert publish_versions(catalog, ["model"], "v-1") == ["model"]
     assert (tmp_path / "model.json" / "v-1" / "model.json").is_file()
+    assert not (tmp_path / ".unfinished").exists()
+    assert catalog.load("model") == {"w": 1}
 
 
 def test_files_from_before_versioning_are_named_before_the_run(tmp_path):

@@ -53,7 +53,68 @@ def check_pipeline_names(requested: Iterable[str], known: Iterable[str]) -> None
         )
 
 
+#: Where a failed command's full traceback goes (the terminal gets the error in a few lines).
+ERROR_LOG_DIR = Path("logs")
+TRACEBACK_OPTION = click.Option(
+    ["--traceback"],
+    is_flag=True,
+    default=False,
+    help="On an error, print the full traceback instead of the error alone.",
+)
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost exception of a chain: the one whose message says what went wrong
+    (Kedro wraps a dataset's error in its own, with the dataset's whole description)."""
+    seen = {id(error)}
+    while True:
+        inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+        if inner is None or id(inner) in seen:
+            return error
+        seen.add(id(inner))
+        error = inner
+
+
+def report_error(error: BaseException, log_dir: Path = ERROR_LOG_DIR) -> str:
+    """Write the full traceback to a log file; return the few lines a terminal shows."""
+    import datetime
+    import os
+    import traceback
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    log_file = log_dir / f"error-{stamp}-{os.getpid()}.log"
+    log_file.write_text("".join(traceback.format_exception(error)))
+    cause = root_cause(error)
+    return (
+        f"Error: {str(cause).strip() or type(cause).__name__}\n"
+        f"({type(cause).__name__}; the full traceback is in {log_file}, "
+        "or run again with --traceback)"
+    )
+
+
 def _run(**options: Any) -> dict[str, Any]:
+    """Kedro's ``run``, with a failure reported in a few lines (:func:`report_error`)."""
+    show_traceback = options.pop("traceback", False)
+    try:
+        return _run_pipelines(**options)
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except KeyboardInterrupt:
+        click.echo(
+            "Interrupted: the run's outputs were not published (kedro prune-versions "
+            "removes them); the next run marks its MLflow run KILLED.",
+            err=True,
+        )
+        raise SystemExit(130) from None
+    except Exception as error:
+        if show_traceback:
+            raise
+        click.echo(report_error(error), err=True)
+        raise SystemExit(1) from None
+
+
+def _run_pipelines(**options: Any) -> dict[str, Any]:
     from kedro.framework.project import pipelines
 
     requested = [
@@ -89,7 +150,7 @@ def _end_stray_runs() -> None:
 
 run = click.Command(
     name="run",
-    params=list(kedro_run.params),
+    params=[*kedro_run.params, TRACEBACK_OPTION],
     callback=_run,
     help=(
         "Run the pipeline. Without --pipelines, --nodes, --tags or another "
@@ -106,9 +167,11 @@ def versioned_datasets(root: Path) -> dict[Path, list[Path]]:
     A versioned dataset ``<dir>/<name>`` is a folder whose sub-folders are versions,
     each holding ``<name>`` (Kedro's layout ``<filepath>/<version>/<filename>``).
     """
+    from advanced_dl.hooks import UNFINISHED
+
     found: dict[Path, list[Path]] = {}
     for candidate in root.rglob("*"):
-        if not candidate.is_dir():
+        if not candidate.is_dir() or UNFINISHED in candidate.relative_to(root).parts:
             continue
         versions = [v for v in candidate.iterdir() if v.is_dir() and (v / candidate.name).exists()]
         if versions:
@@ -116,8 +179,28 @@ def versioned_datasets(root: Path) -> dict[Path, list[Path]]:
     return found
 
 
+def abandoned_versions(root: Path) -> list[Path]:
+    """Unfinished version folders (``hooks.UNFINISHED``) whose run's process has ended.
+
+    A version is ``<session id>-<process id>`` (``hooks.run_version``); while a
+    process with that id lives, its folder is left alone.
+    """
+    import psutil
+
+    from advanced_dl.hooks import UNFINISHED
+
+    abandoned = []
+    for staging in root.rglob(UNFINISHED):
+        for version in sorted(staging.glob("*/*")):
+            pid = version.name.rsplit("-", 1)[-1]
+            if version.is_dir() and not (pid.isdigit() and psutil.pid_exists(int(pid))):
+                abandoned.append(version)
+    return abandoned
+
+
 def prune_versions(root: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` versions of each versioned dataset; return them."""
+    """Delete all but the newest ``keep`` versions of each versioned dataset, and what
+    killed or failed runs left unfinished; return the folders deleted."""
     if keep < 1:
         raise click.BadParameter("keep at least one version", param_hint="'--keep'")
     deleted = []
@@ -125,6 +208,9 @@ def prune_versions(root: Path, keep: int) -> list[Path]:
         for old in versions[:-keep]:
             shutil.rmtree(old)
             deleted.append(old)
+    for version in abandoned_versions(root):
+        shutil.rmtree(version)
+        deleted.append(version)
     return deleted
 
 
@@ -137,7 +223,8 @@ def prune_versions(root: Path, keep: int) -> list[Path]:
     type=click.Path(file_okay=False, path_type=Path),
 )
 def prune_versions_command(keep: int, data_dir: Path) -> None:
-    """Delete old run versions of the datasets under data/, keeping the newest ones."""
+    """Delete old run versions of the datasets under data/, keeping the newest ones, and
+    the files of runs that never finished."""
     deleted = prune_versions(data_dir, keep)
     click.echo(f"Deleted {len(deleted)} old versions under {data_dir} (kept the newest {keep}).")
 

@@ -6,11 +6,12 @@ only steer it to the right experiment and add the provenance tags it lacks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.framework.context import KedroContext
@@ -88,8 +89,22 @@ def run_version(run_id: str, pid: int | None = None) -> str:
     return f"{run_id}-{os.getpid() if pid is None else pid}"
 
 
+#: Where a run writes its outputs until it finishes: ``<dir>/.unfinished/<file>/<version>/<file>``
+#: instead of ``<dir>/<file>/<version>/<file>``. Kedro finds a dataset's newest
+#: version with the pattern ``<dir>/<file>/*/<file>``, which never matches them.
+UNFINISHED = ".unfinished"
+
+
+def file_dataset(dataset: Any) -> Any:
+    """The dataset that holds the versioned file (a cached or wrapped one's inner dataset)."""
+    if isinstance(dataset, CachedDataset):
+        dataset = dataset._dataset
+    return getattr(dataset, "file_dataset", dataset)
+
+
 def pin_versions(catalog: DataCatalog, names: Iterable[str], version: str) -> list[str]:
-    """Save and load each versioned dataset in ``names`` at ``version``; return those pinned.
+    """Save and load each versioned dataset in ``names`` at ``version``, in its unfinished
+    place (:data:`UNFINISHED`) until :func:`publish_versions`; return those pinned.
 
     A versioned dataset that a run both writes and reads is read back at the
     version the run wrote, never at the newest on disk, which a run started at
@@ -97,16 +112,15 @@ def pin_versions(catalog: DataCatalog, names: Iterable[str], version: str) -> li
     """
     pinned, unversioned_files = [], []
     for name in sorted(names):
-        dataset = catalog.get(name)
-        if isinstance(dataset, CachedDataset):  # the version is the wrapped dataset's
-            dataset = dataset._dataset
+        dataset = file_dataset(catalog.get(name))
         current = getattr(dataset, "_version", None)
         if isinstance(current, Version) and current.load is None:
-            dataset._version = Version(version, version)
-            pinned.append(name)
-            path = getattr(dataset, "_filepath", None)
-            if path is not None and Path(str(path)).is_file():
+            path = PurePosixPath(str(dataset._filepath))
+            if Path(str(path)).is_file():
                 unversioned_files.append(str(path))
+            dataset._version = Version(version, version)
+            dataset._filepath = path.parent / UNFINISHED / path.name
+            pinned.append(name)
     if unversioned_files:
         # Kedro would refuse only when saving, possibly after a long training.
         raise DatasetError(
@@ -117,22 +131,96 @@ def pin_versions(catalog: DataCatalog, names: Iterable[str], version: str) -> li
     return pinned
 
 
-class RunIsolationHook:
-    """Runs of any pipelines started together in one checkout never read each other's files.
+def publish_versions(catalog: DataCatalog, names: Iterable[str], version: str) -> list[str]:
+    """Move each pinned dataset's ``version`` from its unfinished place to where loads
+    find it; return those moved. One rename per dataset: all of it appears, or none."""
+    published = []
+    for name in names:
+        dataset = file_dataset(catalog.get(name))
+        staged_root = PurePosixPath(str(dataset._filepath))
+        final_root = staged_root.parent.parent / staged_root.name
+        staged, final = Path(str(staged_root / version)), Path(str(final_root / version))
+        if staged.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            staged.replace(final)
+            published.append(name)
+            for leftover in (staged.parent, staged.parent.parent):
+                with contextlib.suppress(OSError):  # other runs may still write there
+                    leftover.rmdir()
+        dataset._filepath = final_root
+    return published
 
-    Every persisted output is versioned in the catalog (``versioned: true``), so
-    each run writes its own ``<filepath>/<version>/`` copy, and this hook pins
-    the version each run reads its outputs back at. Notebooks and ``kedro viz``
-    load the newest version; ``kedro prune-versions`` removes old ones.
+
+class RunIsolationHook:
+    """A run's files are its own while it runs, and everyone's only once it has finished.
+
+    Every persisted output is versioned in the catalog (``versioned: true``).
+    This hook pins the version each run writes and reads its outputs at, so runs
+    started together in one checkout never read each other's files. Until the
+    run has finished, it writes them under ``<dir>/.unfinished/``, where Kedro's
+    search for a dataset's newest version never looks; when it finishes, each
+    version folder moves to ``<dir>/<file>/<version>/``. A run that fails or is
+    killed (SIGKILL, power loss) leaves only unfinished files, so notebooks,
+    ``kedro viz`` and later runs keep reading the last finished run's outputs;
+    ``kedro prune-versions`` removes the leftovers.
     """
+
+    def __init__(self) -> None:
+        self._pinned: list[str] = []
+        self._version = ""
 
     @hook_impl
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
-        version = run_version(run_params["run_id"])
-        pinned = pin_versions(catalog, pipeline.all_outputs(), version)
-        logger.info("Run version %s for %d datasets", version, len(pinned))
+        self._version = run_version(run_params["run_id"])
+        self._pinned = pin_versions(catalog, pipeline.all_outputs(), self._version)
+        logger.info("Run version %s for %d datasets", self._version, len(self._pinned))
+
+    @hook_impl
+    def after_pipeline_run(self, catalog: DataCatalog) -> None:
+        published = publish_versions(catalog, self._pinned, self._version)
+        logger.info("Published version %s of %d datasets", self._version, len(published))
+
+
+class RegistryHook:
+    """Register each served model a run logged, once the run has finished.
+
+    Registration (``advanced_dl.registry``) tags the version with the
+    pipeline's primary test metric and test data, and gives it the alias
+    ``champion`` when it beats the current champion on the same test data,
+    else ``challenger``. A run that fails or is killed registers nothing.
+    """
+
+    def __init__(self) -> None:
+        self._context: KedroContext | None = None
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        self._context = context
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow ends the run
+    def after_pipeline_run(self, pipeline: Pipeline, catalog: DataCatalog) -> None:
+        from advanced_dl.io.pyfunc_model import KerasPyfuncModelDataset
+
+        for name in sorted(pipeline.all_outputs()):
+            dataset = catalog.get(name) if name in catalog else None
+            if not isinstance(dataset, KerasPyfuncModelDataset):
+                continue
+            if dataset.logged_model_uri is None or not dataset.registered_model_name:
+                continue
+            import mlflow
+
+            from advanced_dl.registry import register_served_model
+
+            params = self._context.params if self._context else {}
+            register_served_model(
+                mlflow.MlflowClient(),
+                dataset.logged_model_uri,
+                dataset.registered_model_name,
+                dataset.logged_run_id,
+                params,
+            )
 
 
 class TrackingStoreHook:
@@ -257,5 +345,11 @@ class RuntimeHook:
             tags["git_commit"] = commit
             # The key MLflow's UI shows in the run's "Source" panel.
             tags["mlflow.source.git.commit"] = commit
-        mlflow.set_tags(tags)
+        mlflow.set_tags({**tags, **runtime.process_tags()})
         mlflow.log_params({"seed": seed, "precision_policy": device.precision_policy})
+        current = mlflow.active_run().info.run_id
+        for run_id in runtime.close_abandoned_runs(mlflow.MlflowClient(), current):
+            logger.warning(
+                "MLflow run %s was left RUNNING by a process that has ended: marked KILLED",
+                run_id,
+            )

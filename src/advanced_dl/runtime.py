@@ -210,3 +210,76 @@ def initialise_sqlite_store(database: Path) -> None:
             MlflowClient(tracking_uri=f"sqlite:///{database}").search_experiments(max_results=1)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# Tags that let a later run tell whether the process of a RUNNING run still lives.
+HOST_TAG = "advanced_dl.host"
+PID_TAG = "advanced_dl.pid"
+PROCESS_STARTED_TAG = "advanced_dl.process_started"
+ABANDONED_TAG = "advanced_dl.abandoned"
+
+
+def process_tags() -> dict[str, str]:
+    """This process' host, id and start time, as MLflow tags of the run it drives."""
+    import socket
+
+    import psutil
+
+    return {
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+        PROCESS_STARTED_TAG: f"{psutil.Process().create_time():.3f}",
+    }
+
+
+def process_running(pid: int, started: str) -> bool:
+    """Whether process ``pid`` lives and is the one that started at ``started``
+    (a process id is reused once its process has ended)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return (
+            process.status() != psutil.STATUS_ZOMBIE and f"{process.create_time():.3f}" == started
+        )
+    except psutil.NoSuchProcess:
+        return False
+
+
+def close_abandoned_runs(client: Any, current_run_id: str) -> list[str]:
+    """Mark KILLED every RUNNING run of this host whose process has ended; return their ids.
+
+    A run killed by SIGKILL, or by a machine that stopped, never closes its
+    MLflow run: it would stay RUNNING forever. Runs of other hosts are left
+    alone (their processes cannot be seen from here), as are runs without the
+    :func:`process_tags`.
+    """
+    import socket
+
+    host = socket.gethostname()
+    experiment_ids = [experiment.experiment_id for experiment in client.search_experiments()]
+    if not experiment_ids:
+        return []
+    running = client.search_runs(
+        experiment_ids,
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
+        max_results=1000,
+    )
+    closed = []
+    for run in running:
+        tags = run.data.tags
+        pid, started = tags.get(PID_TAG), tags.get(PROCESS_STARTED_TAG)
+        if run.info.run_id == current_run_id or pid is None or started is None:
+            continue
+        if process_running(int(pid), started):
+            continue
+        client.set_tag(
+            run.info.run_id,
+            ABANDONED_TAG,
+            f"found by run {current_run_id}: process {pid} on {host} had ended without "
+            "closing this run (killed, interrupted or the machine stopped); its outputs "
+            "were never published",
+        )
+        client.set_terminated(run.info.run_id, status="KILLED")
+        closed.append(run.info.run_id)
+    return closed

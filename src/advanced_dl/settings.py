@@ -11,6 +11,7 @@ from kedro.config import OmegaConfigLoader
 from advanced_dl.hooks import (
     ExperimentPerPipelineHook,
     ParameterValidationHook,
+    RegistryHook,
     RunIsolationHook,
     RuntimeHook,
     SystemMetricsHook,
@@ -25,6 +26,11 @@ quiet_tensorflow_start_up()
 warnings.filterwarnings(
     "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
 )
+# kedro-mlflow's own pipeline model has no type hints on predict, and MLflow warns
+# when the class is defined, past any filter (it sets its own); recorded here, the
+# warning never reaches the terminal. The project's served models declare theirs.
+with warnings.catch_warnings(record=True):
+    import kedro_mlflow.mlflow.kedro_pipeline_model  # noqa: F401
 
 
 def _env_or_default(name: str, default: str = "") -> str:
@@ -41,6 +47,7 @@ def _env_or_default(name: str, default: str = "") -> str:
 HOOKS = (
     TrackingStoreHook(),
     RunIsolationHook(),
+    RegistryHook(),
     ExperimentPerPipelineHook(),
     RuntimeHook(),
     SystemMetricsHook(),

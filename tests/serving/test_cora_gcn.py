@@ -52,6 +52,6 @@ def test_served_model_matches_the_pipeline(architecture):
     assert output["predicted_class"].tolist() == [class_names[k] for k in expected.argmax(1)]
     assert int(report.loc[report["class"] == "macro avg", "support"].iloc[0]) == n_nodes
 
-    for bad in ([6], [-1], [1.5], ["x"]):
+    for bad in ([6], [-1], [1.5], ["x"], [True], ["3"]):
         with pytest.raises(InvalidInputError, match=r"node indices 0\.\.5"):
             served.predict(None, pd.DataFrame({"node": bad}))

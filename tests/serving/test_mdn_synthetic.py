@@ -20,3 +20,6 @@ def test_served_model_matches_the_pipeline():
     pd.testing.assert_frame_equal(served.predict(None, rows), predictions)
     with pytest.raises(InvalidInputError, match="x2"):
         served.predict(None, rows.drop(columns="x2"))
+    for bad in (True, "1.5"):  # not numbers, though numpy would read them as 1.0 and 1.5
+        with pytest.raises(InvalidInputError, match=r"Column 'x1' must hold numbers"):
+            served.predict(None, rows.head(1).assign(x1=[bad]))

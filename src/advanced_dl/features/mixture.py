@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advanced_dl.features import InvalidInputError
+from advanced_dl.features import InvalidInputError, check_numbers
 
 INPUT_COLUMNS = ("x1", "x2")
 TARGET_COLUMNS = ("y1", "y2")
@@ -75,6 +75,7 @@ def input_points(frame: pd.DataFrame) -> np.ndarray:
         raise InvalidInputError(
             f"Input is missing columns {missing}; expected {list(INPUT_COLUMNS)}"
         )
+    check_numbers(frame, INPUT_COLUMNS)
     try:
         x = frame[list(INPUT_COLUMNS)].to_numpy(dtype="float32")
     except (TypeError, ValueError) as error:

@@ -51,6 +51,11 @@ class MlflowMetricsJsonDataset(MlflowMetricsHistoryDataset):
         self._copy = JSONDataset(filepath=filepath, save_args={"indent": 2}, version=version)
 
     @property
+    def file_dataset(self) -> JSONDataset:
+        """The versioned JSON copy: where the run's file is written (``hooks.file_dataset``)."""
+        return self._copy
+
+    @property
     def _version(self) -> Version | None:
         # The JSON copy's version, so version pinning reaches the file actually written.
         return self._copy._version

@@ -54,6 +54,10 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
     ``advanced_dl`` package as code, so ``mlflow.pyfunc.load_model(uri)`` works
     outside the project and unpickles nothing. ``load``
     returns the last model saved (or ``load_args.model_uri``).
+
+    ``registered_model_name`` is not registered here: a run's model joins the
+    registry only once the whole run has finished (``hooks.RegistryHook``,
+    ``advanced_dl.registry``), so a run that fails or is killed never adds a version.
     """
 
     def __init__(
@@ -64,8 +68,10 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
         metadata: dict[str, Any] | None = None,
     ) -> None:
         save_args: dict[str, Any] = {"name": name}
-        if registered_model_name:
-            save_args["registered_model_name"] = registered_model_name
+        self.registered_model_name = registered_model_name
+        # Set once this run has logged the model.
+        self.logged_model_uri: str | None = None
+        self.logged_run_id: str | None = None
         super().__init__(
             flavor="mlflow.pyfunc",
             pyfunc_workflow="python_model",
@@ -105,8 +111,15 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
             # load a second copy of the model from the artifacts to infer it.
             example = model.input_example
             params = model.params_example()
-            signature = mlflow.models.infer_signature(
+            inferred = mlflow.models.infer_signature(
                 example, model.predict(None, example), params=params
+            )
+            # Outputs and parameters only: with an input schema, the scoring server
+            # would cast a request's columns to it before the model sees them, and
+            # "1.5" or true would pass as 1; the model checks its input itself,
+            # the same in Python and over HTTP (serving.InputRefused).
+            signature = mlflow.models.ModelSignature(
+                inputs=None, outputs=inferred.outputs, params=inferred.params
             )
             self.model_info = mlflow.pyfunc.log_model(
                 python_model=str(entrypoint),
@@ -117,4 +130,5 @@ class KerasPyfuncModelDataset(MlflowModelTrackingDataset):
                 code_paths=[str(package_dir)],
                 **self._save_args,
             )
-        self._last_saved_model_uri = self.model_info.model_uri
+        self._last_saved_model_uri = self.logged_model_uri = self.model_info.model_uri
+        self.logged_run_id = self.model_info.run_id

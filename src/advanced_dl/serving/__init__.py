@@ -18,7 +18,32 @@ import pandas as pd
 
 from advanced_dl.features import InvalidInputError
 
-__all__ = ["InvalidInputError", "KerasPyfuncModel"]
+__all__ = ["InputRefused", "InvalidInputError", "KerasPyfuncModel"]
+
+
+class InputRefused(mlflow.exceptions.MlflowException, InvalidInputError):
+    """A served model's refusal: HTTP 400 whose ``message`` is the project's own.
+
+    MLflow's scoring server answers any other exception with a generic message
+    (the project's one buried in ``stack_trace``), and rewrites an
+    ``MlflowException``'s message to start with the whole request. This one
+    keeps its message as given, so ``mlflow models serve`` answers exactly
+    what ``model.predict`` raises in Python.
+    """
+
+    def __init__(self, message: str) -> None:
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+        self._own_message = message
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+    @property
+    def message(self) -> str:
+        return self._own_message
+
+    @message.setter
+    def message(self, value: str) -> None:
+        """Ignored: the project's message stays the message."""
 
 
 class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
@@ -87,16 +112,21 @@ class KerasPyfuncModel(mlflow.pyfunc.PythonModel):
             state = json.load(stream)
         self.set_state(state, {name: sp.load_npz(path) for name, path in artifacts.items()})
 
-    # A DataFrame hint: MLflow infers no schema from it (the input example gives the
-    # signature) and leaves the checks to predict_frame.
+    # A DataFrame hint: MLflow infers no schema from it and leaves the checks to
+    # predict_frame. The logged signature has no input schema either
+    # (io.pyfunc_model): over HTTP, MLflow would cast each column to the schema's
+    # type first (1.5 or true to node 1), so the model could not refuse them.
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
-        if params:
-            return self.predict_frame(model_input, **params)
-        return self.predict_frame(model_input)
+        try:
+            if params:
+                return self.predict_frame(model_input, **params)
+            return self.predict_frame(model_input)
+        except InvalidInputError as error:
+            raise InputRefused(str(error)) from error
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score a DataFrame of raw input; returns one output row per input row.

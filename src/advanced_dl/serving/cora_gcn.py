@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advanced_dl.features import InvalidInputError
+from advanced_dl.features import InvalidInputError, numbers_only
 from advanced_dl.features.graph import model_inputs
 from advanced_dl.serving import KerasPyfuncModel
 
@@ -77,7 +77,7 @@ class CoraGcnServingModel(KerasPyfuncModel):
                 f"(0..{self.n_nodes - 1}); got columns {list(frame.columns)}"
             )
         values = frame[NODE_COLUMN]
-        numeric = pd.to_numeric(values, errors="coerce")
+        numeric = numbers_only(values)  # true or "3" is not a node index
         bad = values[numeric.isna() | (numeric != np.round(numeric))]
         out_of_range = values[(numeric < 0) | (numeric >= self.n_nodes)]
         if len(bad) or len(out_of_range):

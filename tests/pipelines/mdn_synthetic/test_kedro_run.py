@@ -71,6 +71,10 @@ def test_kedro_run_tracks_a_reproducible_run(kedro_project):
     assert [v.run_id for v in versions] == [first.info.run_id]
     registered = mlflow.pyfunc.load_model(f"models:/mdn_synthetic/{versions[0].version}")
     assert registered.metadata.run_id == first.info.run_id
+    # The first version is the champion, tagged with its test metric.
+    champion = client.get_model_version_by_alias("mdn_synthetic", "champion")
+    assert champion.version == versions[0].version
+    assert float(champion.tags["test_ari"]) == first.data.metrics["test_ari"]
 
     model = mlflow.pyfunc.load_model(f"runs:/{first.info.run_id}/model")
     assert model.metadata.signature is not None
