@@ -135,3 +135,17 @@ def test_causal_scores_use_no_later_row(model):
 def test_standard_scaler_uses_the_population_deviation_and_one_for_a_flat_series():
     assert fit_standard_scaler(np.array([1.0, 3.0])) == {"mean": 2.0, "scale": 1.0}
     assert fit_standard_scaler(np.full(5, 7.0)) == {"mean": 7.0, "scale": 1.0}
+
+
+def test_booleans_and_numbers_as_timestamps_are_refused():
+    # Over HTTP a served detector gets JSON types as sent: true must not become 1.0,
+    # nor 5 a date-time 5 ns after 1970.
+    times = ["2014-04-01 00:00:00", "2014-04-01 00:05:00"]
+    with pytest.raises(
+        InvalidSeriesError, match=r"value\(s\) missing or non-numeric, first at row 1"
+    ):
+        validate_series(pd.DataFrame({"timestamp": times, "value": [1.0, True]}), "request")
+    with pytest.raises(InvalidSeriesError, match=r"timestamp\(s\) missing or unparseable"):
+        validate_series(pd.DataFrame({"timestamp": [5, 6], "value": [1.0, 2.0]}), "request")
+    typed = validate_series(pd.DataFrame({"timestamp": times, "value": ["1.5", 2]}), "nab")
+    assert typed["value"].tolist() == [1.5, 2.0]  # NAB's files are read as text

@@ -47,7 +47,8 @@ def validate_series(
             f"got {list(frame.columns)}"
         )
     raw_time, raw_value = frame["timestamp"], frame["value"]
-    timestamps = pd.to_datetime(raw_time, errors="coerce")
+    # Numbers and booleans are no date-times (pandas would read 5 as 5 ns after 1970).
+    timestamps = pd.to_datetime(raw_time.where(~_numbers_or_booleans(raw_time)), errors="coerce")
     bad_time = timestamps.isna()
     if bad_time.any():
         rows = np.flatnonzero(bad_time.to_numpy())
@@ -55,7 +56,10 @@ def validate_series(
             f"{source}: {len(rows)} timestamp(s) missing or unparseable, first at row {rows[0]} "
             f"({raw_time.iloc[rows[0]]!r}); expected date-times such as '2014-04-01 00:00:00'"
         )
-    values = pd.to_numeric(raw_value, errors="coerce").astype("float64")
+    # A boolean is no value (pandas would read true as 1); text holding a number is
+    # one (NAB's files are read as text).
+    is_boolean = raw_value.map(lambda value: isinstance(value, bool | np.bool_))
+    values = pd.to_numeric(raw_value.where(~is_boolean), errors="coerce").astype("float64")
     bad_value = ~np.isfinite(values.to_numpy())
     if bad_value.any():
         rows = np.flatnonzero(bad_value)
@@ -70,6 +74,12 @@ def validate_series(
             f"{source}: {len(frame)} rows, shorter than one window; expected at least {min_rows}"
         )
     return pd.DataFrame({"timestamp": timestamps.to_numpy(), "value": values.to_numpy()})
+
+
+def _numbers_or_booleans(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return pd.Series(True, index=column.index)
+    return column.map(lambda entry: isinstance(entry, bool | int | float | np.number))
 
 
 def _check_order(timestamps: pd.Series, source: str) -> None:
