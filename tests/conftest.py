@@ -50,7 +50,43 @@ def kedro_project(tmp_path: Path) -> Path:
     The package itself is the installed one; data, models and the MLflow
     store (``mlflow.db``) are created inside the copy.
     """
-    project = tmp_path / "project"
+    return make_kedro_project(tmp_path / "project")
+
+
+# Plain `kedro run` of every pipeline, each tiny; the tests of what one pipeline's
+# run logs, serves and shows in its notebook read this one run (one TensorFlow
+# start-up for all four) instead of each running its pipeline again.
+PLAIN_RUN_PARAMS = ",".join(
+    [
+        "cora_gcn.split=planetoid",
+        "cora_gcn.training.gcn.epochs=3",
+        "cora_gcn.training.verbose=false",
+        "cora_gcn.tsne.max_nodes=150",
+        "cora_gcn.tsne.max_iter=250",
+        "imdb_transformer.data.max_reviews_per_split=200",
+        "imdb_transformer.training.epochs=1",
+        "mdn_synthetic.data.n_samples=700",
+        "mdn_synthetic.data.train_size=600",
+        "mdn_synthetic.training.epochs=2",
+        "nab_anomaly.train_last_row=400",
+        "nab_anomaly.training.epochs=1",
+        # The corpus detector briefly trained: the tests are about the run, not the fit.
+        "nab_benchmark.detector.lstm_vae.training.epochs=1",
+        "nab_benchmark.detector.next_value.epochs=2",
+    ]
+)
+
+
+@pytest.fixture(scope="session")
+def plain_run_project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    """A project in which plain ``kedro run --params PLAIN_RUN_PARAMS`` has run once."""
+    project = make_kedro_project(tmp_path_factory.mktemp("plain_run") / "project")
+    run_kedro(project, "run", "--params", PLAIN_RUN_PARAMS)
+    return project
+
+
+def make_kedro_project(project: Path) -> Path:
+    """Create the project copy :func:`kedro_project` describes at ``project``."""
     project.mkdir()
     shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir()

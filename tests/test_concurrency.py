@@ -41,23 +41,22 @@ def _metrics_by_seed(uri: str) -> dict[int, dict[str, float]]:
     return {int(run.data.params["seed"]): run.data.metrics for run in runs}
 
 
-def _assert_equal_to_solo_runs(project: Path, recorded: dict, tmp_path: Path) -> None:
-    """Run each seed's command alone, on a store of its own; the metrics must be identical."""
+def _assert_equal_to_solo_run(project: Path, recorded: dict, seed: int, tmp_path: Path) -> None:
+    """Run one seed's command alone, on a store of its own; its metrics must be identical
+    to those it recorded when started with the others (one solo run keeps the test short)."""
     alone = f"sqlite:///{tmp_path / 'alone.db'}"
-    for seed in recorded:
-        run_kedro(
-            project,
-            "run",
-            "--pipelines",
-            "mdn_synthetic",
-            "--params",
-            f"{TINY},seed={seed}",
-            MLFLOW_TRACKING_URI=alone,
-        )
-    solo = _metrics_by_seed(alone)
-    for seed in recorded:
-        for name in ("test_ari", "test_nmi", "test_nll", "mean_error_max"):
-            assert recorded[seed][name] == solo[seed][name], (seed, name)
+    run_kedro(
+        project,
+        "run",
+        "--pipelines",
+        "mdn_synthetic",
+        "--params",
+        f"{TINY},seed={seed}",
+        MLFLOW_TRACKING_URI=alone,
+    )
+    solo = _metrics_by_seed(alone)[seed]
+    for name in ("test_ari", "test_nmi", "test_nll", "mean_error_max"):
+        assert recorded[seed][name] == solo[name], (seed, name)
 
 
 @pytest.mark.slow
@@ -73,10 +72,10 @@ def test_runs_started_together_on_a_new_store_match_their_solo_runs(kedro_projec
     registry = MlflowClient(tracking_uri=together).search_model_versions("name='mdn_synthetic'")
     assert sorted(int(v.version) for v in registry) == [1, 2, 3]
 
-    _assert_equal_to_solo_runs(kedro_project, recorded, tmp_path)
+    _assert_equal_to_solo_run(kedro_project, recorded, SEEDS[1], tmp_path)
     # Each run kept its own copy of every file it wrote.
     samples = kedro_project / "data/03_primary/mdn_synthetic/samples.parquet"
-    assert len(list(samples.iterdir())) == 2 * len(SEEDS)
+    assert len(list(samples.iterdir())) == len(SEEDS) + 1
 
 
 @pytest.mark.slow
@@ -108,7 +107,7 @@ def test_a_team_server_records_runs_started_together_and_serves_their_models(
     import mlflow
     import pandas as pd
 
-    seeds = (21, 22, 23, 24)
+    seeds = (21, 22, 23)
     with postgres_tracking_server(tmp_path / "server") as uri:
         runs = [_start(kedro_project, seed, uri) for seed in seeds]
         outputs = [run.communicate(timeout=600)[0] for run in runs]
@@ -119,12 +118,12 @@ def test_a_team_server_records_runs_started_together_and_serves_their_models(
 
         client = MlflowClient(tracking_uri=uri)
         versions = client.search_model_versions("name='mdn_synthetic'")
-        assert sorted(int(v.version) for v in versions) == [1, 2, 3, 4]
+        assert sorted(int(v.version) for v in versions) == [1, 2, 3]
         mlflow.set_tracking_uri(uri)
         points = pd.DataFrame({"x1": [2.0, -2.0], "x2": [2.0, -2.0]})
         for version in versions:
             from_run = mlflow.pyfunc.load_model(f"runs:/{version.run_id}/model")
             from_registry = mlflow.pyfunc.load_model(f"models:/mdn_synthetic/{version.version}")
             pd.testing.assert_frame_equal(from_run.predict(points), from_registry.predict(points))
-
-    _assert_equal_to_solo_runs(kedro_project, recorded, tmp_path)
+    # That runs started together record their solo metrics is the SQLite test's: the
+    # server only records them.

@@ -65,7 +65,8 @@ def test_tensors_are_split_like_arrays():
     ("frame", "message"),
     [
         (pd.DataFrame({"x1": [1.0]}), r"missing columns \['x2'\]"),
-        (pd.DataFrame({"x1": ["a"], "x2": [1.0]}), "must be numeric"),
+        (pd.DataFrame({"x1": ["a"], "x2": [1.0]}), "Column 'x1' must hold numbers"),
+        (pd.DataFrame({"x1": [1.0], "x2": [True]}), "Column 'x2' must hold numbers"),
         (pd.DataFrame({"x1": [np.nan], "x2": [1.0]}), "finite"),
     ],
 )

@@ -28,15 +28,9 @@ FIGURES = ("training_history.png", "confusion_matrix.png", "attention.png")
 
 
 @pytest.mark.slow
-def test_kedro_run_logs_metrics_figures_and_a_model_that_scores_text(kedro_project, mirror):
-    run_kedro(
-        kedro_project,
-        "run",
-        "--pipelines",
-        NS,
-        "--params",
-        f"{NS}.data.max_reviews_per_split=200,{NS}.training.epochs=1",
-    )
+def test_kedro_run_logs_metrics_figures_and_a_model_that_scores_text(plain_run_project):
+    # The plain `kedro run` of tests/conftest.py: 200 reviews per split, one epoch.
+    kedro_project = plain_run_project
     client, run = latest_run(kedro_project, NS)
     assert run.info.status == "FINISHED"
     for name in METRICS:

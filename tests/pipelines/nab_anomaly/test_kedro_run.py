@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from tests.conftest import latest_run, run_kedro
+from tests.conftest import latest_run
 from tests.notebooks import execute_notebook, outputs_of_type
 
 from .test_pipeline import METRICS
@@ -19,22 +19,13 @@ FIGURES = (
     "anomaly_score.png",
     "corpus_detector_detections.png",
 )
-# The corpus detector briefly trained: the test is about the run, not the fit.
-CORPUS_DETECTOR_EPOCHS = (
-    "nab_benchmark.detector.lstm_vae.training.epochs=1,nab_benchmark.detector.next_value.epochs=2"
-)
 
 
 @pytest.mark.slow
-def test_kedro_run_logs_metrics_figures_and_a_detector_for_raw_csv(kedro_project, mirror):
-    run_kedro(
-        kedro_project,
-        "run",
-        "--pipelines",
-        NS,
-        "--params",
-        f"{NS}.train_last_row=400,{NS}.training.epochs=1," + CORPUS_DETECTOR_EPOCHS,
-    )
+def test_kedro_run_logs_metrics_figures_and_a_detector_for_raw_csv(plain_run_project):
+    # The plain `kedro run` of tests/conftest.py: nab_anomaly.train_last_row=400,
+    # nab_anomaly.training.epochs=1, the corpus detector briefly trained.
+    kedro_project = plain_run_project
     client, run = latest_run(kedro_project, NS)
     assert run.info.status == "FINISHED"
     for name in METRICS:
