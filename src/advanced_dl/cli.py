@@ -101,9 +101,10 @@ def _run(**options: Any) -> dict[str, Any]:
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
     except KeyboardInterrupt:
+        _end_interrupted_runs()
         click.echo(
             "Interrupted: the run's outputs were not published (kedro prune-versions "
-            "removes them); the next run marks its MLflow run KILLED.",
+            "removes them) and its MLflow run is marked KILLED.",
             err=True,
         )
         raise SystemExit(130) from None
@@ -134,6 +135,18 @@ def _run_pipelines(**options: Any) -> dict[str, Any]:
         results.update(kedro_run.callback(**{**options, "pipelines": [name]}) or {})
         _end_stray_runs()
     return results
+
+
+def _end_interrupted_runs() -> None:
+    """End the MLflow runs a Ctrl-C left open as KILLED (MLflow would end them FINISHED
+    when the interpreter exits)."""
+    import mlflow
+
+    from advanced_dl.runtime import ABANDONED_TAG
+
+    while mlflow.active_run() is not None:
+        mlflow.set_tag(ABANDONED_TAG, "interrupted by the user (Ctrl-C); outputs not published")
+        mlflow.end_run(status="KILLED")
 
 
 def _end_stray_runs() -> None:
