@@ -87,3 +87,18 @@ def test_dataset_fetches_the_archive_and_reads_it_once_per_load(tiny_archive, tm
 def test_dataset_refuses_an_unknown_bad_review_action():
     with pytest.raises(DatasetError, match=r"on_bad_review must be one of \('error', 'skip'\)"):
         ImdbReviewsDataset(on_bad_review="ignore")
+
+
+def test_unlabelled_reviews_come_only_when_asked_for(tiny_archive, tmp_path):
+    reviews = read_review_archive(tiny_archive, include_unlabelled=True)
+    unlabelled = reviews[reviews["split"] == "unsup"]
+    assert len(reviews) == 13 and len(unlabelled) == 1  # the archive's one train/unsup review
+    assert unlabelled["label"].tolist() == [-1] and unlabelled["rating"].tolist() == [0]
+    assert unlabelled["text"].tolist() == ["an unlabelled review"]
+    assert set(reviews.loc[reviews["split"] != "unsup", "label"]) == {0, 1}
+
+    members = {k: v for k, v in synthetic_reviews(2).items() if "/unsup/" not in k}
+    without = write_archive(tmp_path / "no_unsup.tar.gz", members)
+    assert len(read_review_archive(without)) == 8  # the labelled reviews need no unsup folder
+    with pytest.raises(ReviewArchiveError, match=r"no reviews under train/unsup.*50,000"):
+        read_review_archive(without, include_unlabelled=True)

@@ -3,7 +3,9 @@
 Reviews are streamed from the archive without extracting it. Table columns:
 ``text`` (str), ``label`` (int8, 1 = positive, 0 = negative), ``split``
 (``"train"``/``"test"``), ``rating`` (int8, 1-10, from the file name) and
-``review_id`` (int32, from the file name).
+``review_id`` (int32, from the file name). With ``include_unlabelled``, the
+50,000 unlabelled reviews of ``train/unsup`` come too, as split ``"unsup"``,
+label -1 and rating 0 (for pre-training; they carry no test information).
 """
 
 from __future__ import annotations
@@ -26,22 +28,27 @@ from advanced_dl.io.remote import RawFileDataset
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "test")
-SENTIMENTS = {"neg": 0, "pos": 1}
+UNLABELLED_SPLIT = "unsup"
+SENTIMENTS = {"neg": 0, "pos": 1, UNLABELLED_SPLIT: -1}
 BAD_REVIEW_ACTIONS = ("error", "skip")
-# <top>/<split>/<sentiment>/<id>_<rating>.txt; train/unsup (unlabelled) does not match.
+# <top>/<split>/<sentiment>/<id>_<rating>.txt, and <top>/train/unsup/<id>_0.txt.
 _REVIEW_MEMBER = re.compile(r"^(?:[^/]+/)?(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+_UNLABELLED_MEMBER = re.compile(r"^(?:[^/]+/)?(train)/(unsup)/(\d+)_(\d+)\.txt$")
 
 
 class ReviewArchiveError(ValueError):
     """The IMDB archive does not have the expected layout or content."""
 
 
-def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataFrame:
+def read_review_archive(
+    archive: Path, on_bad_review: str = "error", include_unlabelled: bool = False
+) -> pd.DataFrame:
     """Stream the IMDB archive into one table of reviews, without extracting it.
 
-    Reads ``<top>/{train,test}/{pos,neg}/<id>_<rating>.txt`` members (UTF-8);
-    anything else (README, vocabulary, ``train/unsup``) is ignored. The content
-    is validated instead of the archive checksum, since mirrors repack the archive.
+    Reads ``<top>/{train,test}/{pos,neg}/<id>_<rating>.txt`` members (UTF-8),
+    and with ``include_unlabelled`` the ``<top>/train/unsup/<id>_0.txt`` ones;
+    anything else (README, vocabulary) is ignored. The content is validated
+    instead of the archive checksum, since mirrors repack the archive.
 
     Args:
         archive: local path of ``aclImdb_v1.tar.gz`` (any tar compression works).
@@ -55,7 +62,8 @@ def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataF
 
     Raises:
         ReviewArchiveError: unreadable archive, a missing ``train/test`` x
-            ``pos/neg`` folder, a bad file name, or a bad review under "error".
+            ``pos/neg`` folder (or ``train/unsup`` when asked for), a bad file
+            name, or a bad review under "error".
     """
     if on_bad_review not in BAD_REVIEW_ACTIONS:
         raise ValueError(
@@ -72,6 +80,8 @@ def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataF
         with tarfile.open(archive, mode="r|*") as tar:
             for member in tar:
                 match = _REVIEW_MEMBER.match(member.name)
+                if match is None and include_unlabelled:
+                    match = _UNLABELLED_MEMBER.match(member.name)
                 if not member.isfile() or match is None:
                     continue
                 split, sentiment, review_id, rating = match.groups()
@@ -98,7 +108,7 @@ def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataF
                     continue
                 texts.append(text)
                 labels.append(SENTIMENTS[sentiment])
-                splits.append(split)
+                splits.append(UNLABELLED_SPLIT if sentiment == UNLABELLED_SPLIT else split)
                 ratings.append(int(rating))
                 ids.append(int(review_id))
     except (tarfile.TarError, EOFError, OSError) as error:
@@ -121,8 +131,14 @@ def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataF
         f"{split}/{sentiment}"
         for split in SPLITS
         for sentiment, label in SENTIMENTS.items()
-        if counts.get((split, label), 0) == 0
+        if label >= 0 and counts.get((split, label), 0) == 0
     ]
+    if include_unlabelled and counts.get((UNLABELLED_SPLIT, -1), 0) == 0:
+        raise ReviewArchiveError(
+            f"{archive} has no reviews under train/unsup; pre-training reads the 50,000 "
+            "unlabelled reviews of the canonical aclImdb_v1.tar.gz (<top>/train/unsup/"
+            "<id>_0.txt): fetch that archive (or a mirror of it) into data/01_raw/imdb/"
+        )
     if missing:
         raise ReviewArchiveError(
             f"{archive} has no reviews under {missing}; expected the IMDB layout "
@@ -134,7 +150,10 @@ def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataF
     logger.info(
         "Read %d reviews (%s) from %s in %.1f s",
         len(reviews),
-        ", ".join(f"{s}/{LABELS[label]}: {n}" for (s, label), n in counts.items()),
+        ", ".join(
+            f"{s}/{LABELS[label] if label >= 0 else 'unlabelled'}: {n}"
+            for (s, label), n in counts.items()
+        ),
         archive,
         time.perf_counter() - start,
     )
@@ -142,7 +161,8 @@ def read_review_archive(archive: Path, on_bad_review: str = "error") -> pd.DataF
 
 
 class ImdbReviewsDataset(RawFileDataset):
-    """Every labelled IMDB review as one table (see the module docstring).
+    """Every labelled IMDB review as one table (see the module docstring), and with
+    ``include_unlabelled`` the unlabelled ``train/unsup`` ones too.
 
     The archive is fetched into ``data/01_raw/imdb/`` on first use. Raw data
     is read-only: ``save`` refuses.
@@ -158,6 +178,7 @@ class ImdbReviewsDataset(RawFileDataset):
         self,
         *,
         on_bad_review: str = "error",
+        include_unlabelled: bool = False,
         source: str = "imdb",
         relative_path: str = "aclImdb_v1.tar.gz",
         raw_dir: str = str(DEFAULT_RAW_DIR),
@@ -170,9 +191,16 @@ class ImdbReviewsDataset(RawFileDataset):
             )
         super().__init__(source, relative_path, raw_dir=raw_dir, metadata=metadata)
         self._on_bad_review = on_bad_review
+        self._include_unlabelled = bool(include_unlabelled)
 
     def load(self) -> pd.DataFrame:
-        return read_review_archive(self.fetch_local(), self._on_bad_review)
+        return read_review_archive(
+            self.fetch_local(), self._on_bad_review, self._include_unlabelled
+        )
 
     def _describe(self) -> dict[str, Any]:
-        return {**super()._describe(), "on_bad_review": self._on_bad_review}
+        return {
+            **super()._describe(),
+            "on_bad_review": self._on_bad_review,
+            "include_unlabelled": self._include_unlabelled,
+        }
