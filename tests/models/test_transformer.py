@@ -152,3 +152,55 @@ def test_narrow_pair_table_is_widened_to_the_embedding():
     assert tuple(layer.bigram_embedding.embeddings.shape) == (97, 2)
     assert tuple(layer.bigram_projection.kernel.shape) == (2, 8)
     assert TokenAndPositionEmbedding(4, 10, 8, 7).bigram_projection is None  # same width
+
+
+def test_masked_language_model_learns_and_its_encoder_reloads(tmp_path):
+    from advanced_dl.features.masking import mask_tokens
+    from advanced_dl.models.transformer import (
+        GatherPositions,
+        build_masked_language_model,
+        build_transformer_encoder,
+    )
+
+    vocabulary, length = 12, 16
+    keras.utils.set_random_seed(0)
+    # A corpus with structure: each sequence repeats one word (ids 2..11), so a masked
+    # token is what its context says; without the context it is one word in ten.
+    rng = np.random.default_rng(0)
+    ids = np.repeat(rng.integers(2, vocabulary, size=(256, 1)), length, axis=1).astype(np.int32)
+    encoder = build_transformer_encoder(
+        vocabulary_size=vocabulary + 1,  # + the mask id
+        sequence_length=length,
+        embedding_dim=16,
+        num_layers=2,
+        num_heads=2,
+        key_dim=8,
+        feed_forward_dim=32,
+        dropout_rate=0.0,
+    )
+    model = build_masked_language_model(encoder, vocabulary, learning_rate=3e-3)
+    losses = []
+    for epoch in range(6):
+        batch = mask_tokens(ids, np.random.default_rng(epoch), vocabulary)
+        history = model.fit(
+            [batch.inputs, batch.positions],
+            batch.targets,
+            sample_weight=batch.weights,
+            batch_size=32,
+            epochs=1,
+            verbose=0,
+        )
+        losses.append(history.history["loss"][0])
+    assert losses[-1] < 0.5 * losses[0], losses
+
+    gather = GatherPositions()
+    assert GatherPositions.from_config(gather.get_config()).get_config() == gather.get_config()
+    encoded = np.asarray(encoder(ids[:4], training=False))
+    path = tmp_path / "encoder.keras"
+    encoder.save(path)
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(np.asarray(reloaded(ids[:4], training=False)), encoded, atol=1e-6)
+    assert [layer.name for layer in reloaded.layers][-2:] == [
+        "transformer_block_0",
+        "transformer_block_1",
+    ]

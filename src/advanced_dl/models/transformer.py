@@ -1,4 +1,5 @@
-"""One-block transformer text classifier (docs/algorithms.md, section 3).
+"""One-block transformer text classifier (docs/algorithms.md, section 3), and the
+multi-block encoder and masked-token model for pre-training it.
 
 Token ids (``int32``, shape ``(batch, sequence_length)``, 0 = padding) ->
 token embedding + learned position embedding -> one transformer block
@@ -309,3 +310,84 @@ def attention_weights(model: keras.Model, token_ids: np.ndarray) -> np.ndarray:
     tokens = ops.convert_to_tensor(np.asarray(token_ids, dtype="int32"))
     _, scores = block(embedding(tokens), training=False, return_attention_scores=True)
     return np.asarray(ops.convert_to_numpy(scores))
+
+
+@keras.saving.register_keras_serializable(package="advanced_dl")
+class GatherPositions(layers.Layer):
+    """The encoder's output at given positions: ``(batch, length, dim)`` and
+    ``(batch, predictions)`` int positions -> ``(batch, predictions, dim)``.
+
+    The masked-token head then runs only where a token is predicted (15% of
+    the positions), not over the whole sequence.
+    """
+
+    def call(self, encoded: Any, positions: Any) -> Any:
+        index = ops.cast(positions, "int32")[..., None]
+        return ops.take_along_axis(encoded, index, axis=1)
+
+    def compute_output_shape(self, encoded_shape: tuple, positions_shape: tuple) -> tuple:
+        return (*positions_shape, encoded_shape[-1])
+
+
+def build_transformer_encoder(
+    *,
+    vocabulary_size: int,
+    sequence_length: int,
+    embedding_dim: int,
+    num_layers: int,
+    num_heads: int,
+    key_dim: int,
+    feed_forward_dim: int,
+    dropout_rate: float = 0.1,
+    layer_norm_epsilon: float = 1e-6,
+) -> keras.Model:
+    """A stack of ``num_layers`` transformer blocks over token and position embeddings.
+
+    ``vocabulary_size`` counts every id the encoder reads, the mask id
+    included (``features.masking``). Input ``(batch, sequence_length)`` int32
+    ids; output ``(batch, sequence_length, embedding_dim)``.
+    """
+    token_ids = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
+    encoded = TokenAndPositionEmbedding(
+        sequence_length, vocabulary_size, embedding_dim, name=EMBEDDING_LAYER_NAME
+    )(token_ids)
+    for layer in range(num_layers):
+        encoded = TransformerBlock(
+            embedding_dim,
+            num_heads,
+            key_dim,
+            feed_forward_dim,
+            dropout_rate=dropout_rate,
+            layer_norm_epsilon=layer_norm_epsilon,
+            name=f"{TRANSFORMER_BLOCK_NAME}_{layer}",
+        )(encoded)
+    return keras.Model(token_ids, encoded, name="transformer_encoder")
+
+
+def build_masked_language_model(
+    encoder: keras.Model, output_vocabulary_size: int, learning_rate: Any = 1e-3
+) -> keras.Model:
+    """The encoder with a masked-token head, compiled for pre-training.
+
+    Inputs ``token_ids`` ``(batch, length)`` and ``positions`` ``(batch,
+    predictions)``; output logits ``(batch, predictions,
+    output_vocabulary_size)`` over the words (the mask id is never a target).
+    Train with the targets and weights of ``features.masking.mask_tokens``
+    (weights as sample weights). Loss: sparse categorical cross-entropy.
+    """
+    token_ids = keras.Input(shape=encoder.input_shape[1:], dtype="int32", name="token_ids")
+    positions = keras.Input(shape=(None,), dtype="int32", name="positions")
+    encoded = encoder(token_ids)
+    gathered = GatherPositions(name="gather_positions")(encoded, positions)
+    hidden = layers.Dense(encoder.output_shape[-1], activation="gelu", name="mlm_transform")(
+        gathered
+    )
+    hidden = layers.LayerNormalization(epsilon=1e-6, name="mlm_norm")(hidden)
+    logits = layers.Dense(output_vocabulary_size, name="mlm_logits")(hidden)
+    model = keras.Model([token_ids, positions], logits, name="masked_language_model")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[],
+    )
+    return model
