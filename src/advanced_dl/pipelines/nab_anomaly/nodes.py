@@ -286,7 +286,11 @@ def window_rows(detections: pd.DataFrame) -> list[tuple[int, int]]:
 
 
 def evaluate_detections(
-    test_detections: pd.DataFrame, threshold: float, own_series: dict[str, Any]
+    test_detections: pd.DataFrame,
+    threshold: float,
+    own_series: dict[str, Any],
+    *,
+    detector: str = "LSTM-VAE",
 ) -> dict[str, float]:
     """Per-row and per-window metrics, and the NAB score under its three profiles.
 
@@ -303,11 +307,13 @@ def evaluate_detections(
         nab_score_reward_low_fp, nab_score_reward_low_fn, threshold``.
     """
     if own_series["path"] is not None:
-        return {
+        metrics = {
             "rows_scored": float(test_detections["anomaly_score"].notna().sum()),
             "detections": float(test_detections["is_anomaly"].sum()),
             "threshold": float(threshold),
         }
+        logger.info("nab_anomaly %s on the own series: %s", detector, metrics)
+        return metrics
     from sklearn.metrics import f1_score, precision_score, recall_score
 
     detections = test_detections
@@ -340,7 +346,7 @@ def evaluate_detections(
     }
     for profile in nab_score.PROFILES:
         metrics[f"nab_score_{profile}"] = nab_score.normalized_score(flags, windows, profile)
-    logger.info("nab_anomaly test metrics: %s", metrics)
+    logger.info("nab_anomaly %s test metrics: %s", detector, metrics)
     return metrics
 
 
@@ -477,7 +483,12 @@ def evaluate_corpus_detections(
     On NAB's experiment this is the corpus detector's NAB score on the test
     series at its label-free threshold, beside the LSTM-VAE's.
     """
-    metrics = evaluate_detections(corpus_detector_detections, corpus_detector_threshold, own_series)
+    metrics = evaluate_detections(
+        corpus_detector_detections,
+        corpus_detector_threshold,
+        own_series,
+        detector="corpus detector",
+    )
     return {f"corpus_detector_{name}": value for name, value in metrics.items()}
 
 
