@@ -23,6 +23,7 @@ from advanced_dl.models.gcn import GCNConv, SparseDropout
 from advanced_dl.models.lstm_vae import GaussianSampling, ScaleFloor, VaeObjective
 from advanced_dl.models.mdn import MixtureDensityHead
 from advanced_dl.models.transformer import (
+    GatherPositions,
     SingleCopyEmbedding,
     TokenAndPositionEmbedding,
     TransformerBlock,
@@ -125,6 +126,14 @@ CASES: dict[str, LayerCase] = {
         ),
         lambda: keras.Input(shape=(10,), dtype="int32"),
         lambda: RNG.integers(0, 50, size=(2, 10)).astype("int32"),
+    ),
+    "GatherPositions": LayerCase(
+        GatherPositions,
+        lambda: [keras.Input(shape=(10, 8)), keras.Input(shape=(3,), dtype="int32")],
+        lambda: [
+            RNG.normal(size=(2, 10, 8)).astype("float32"),
+            RNG.integers(0, 10, size=(2, 3)).astype("int32"),
+        ],
     ),
     "TransformerBlock": LayerCase(
         lambda: TransformerBlock(8, num_heads=2, key_dim=4, feed_forward_dim=8),

@@ -314,18 +314,20 @@ def attention_weights(model: keras.Model, token_ids: np.ndarray) -> np.ndarray:
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
 class GatherPositions(layers.Layer):
-    """The encoder's output at given positions: ``(batch, length, dim)`` and
-    ``(batch, predictions)`` int positions -> ``(batch, predictions, dim)``.
+    """The encoder's output at given positions: ``[(batch, length, dim),
+    (batch, predictions) int positions]`` -> ``(batch, predictions, dim)``.
 
     The masked-token head then runs only where a token is predicted (15% of
     the positions), not over the whole sequence.
     """
 
-    def call(self, encoded: Any, positions: Any) -> Any:
+    def call(self, inputs: Any) -> Any:
+        encoded, positions = inputs
         index = ops.cast(positions, "int32")[..., None]
         return ops.take_along_axis(encoded, index, axis=1)
 
-    def compute_output_shape(self, encoded_shape: tuple, positions_shape: tuple) -> tuple:
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        encoded_shape, positions_shape = input_shape
         return (*positions_shape, encoded_shape[-1])
 
 
@@ -378,7 +380,7 @@ def build_masked_language_model(
     token_ids = keras.Input(shape=encoder.input_shape[1:], dtype="int32", name="token_ids")
     positions = keras.Input(shape=(None,), dtype="int32", name="positions")
     encoded = encoder(token_ids)
-    gathered = GatherPositions(name="gather_positions")(encoded, positions)
+    gathered = GatherPositions(name="gather_positions")([encoded, positions])
     hidden = layers.Dense(encoder.output_shape[-1], activation="gelu", name="mlm_transform")(
         gathered
     )
