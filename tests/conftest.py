@@ -108,14 +108,9 @@ def make_kedro_project(project: Path) -> Path:
     return project
 
 
-def run_kedro(
-    project: Path, *args: str, timeout: float = 900, expect_failure=False, **env: str | None
-):
-    """Run ``kedro <args>`` in ``project`` with a local MLflow store; return the completed process.
-
-    ``env`` adds variables (None removes one). Fails the test with kedro's output
-    when the command exits non-zero (or, with ``expect_failure``, when it exits zero).
-    """
+def kedro_environment(project: Path, **env: str | None) -> dict[str, str]:
+    """The environment a test's ``kedro`` command runs in: the project's own MLflow
+    store, no telemetry, the data mirror; ``env`` adds variables (None removes one)."""
     environment = {
         **os.environ,
         "KEDRO_DISABLE_TELEMETRY": "1",
@@ -127,11 +122,22 @@ def run_kedro(
     mirror_path = data_mirror()
     if mirror_path is not None:
         environment["ADVANCED_DL_DATA_MIRROR"] = str(mirror_path)
+    return environment
+
+
+def run_kedro(
+    project: Path, *args: str, timeout: float = 900, expect_failure=False, **env: str | None
+):
+    """Run ``kedro <args>`` in ``project`` with a local MLflow store; return the completed process.
+
+    ``env`` adds variables (None removes one). Fails the test with kedro's output
+    when the command exits non-zero (or, with ``expect_failure``, when it exits zero).
+    """
     kedro = Path(sys.executable).parent / "kedro"
     completed = subprocess.run(
         [str(kedro), *args],
         cwd=project,
-        env=environment,
+        env=kedro_environment(project, **env),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advanced_dl.runtime import ABANDONED_TAG
-from tests.conftest import data_mirror, latest_run, run_kedro
+from tests.conftest import kedro_environment, latest_run, run_kedro
 
 SAMPLES = Path("data/03_primary/mdn_synthetic/samples.parquet")
 # Where a run writes them until it has finished (hooks.UNFINISHED).
@@ -40,23 +39,11 @@ with KedroSession.create(project_path=sys.argv[1]) as session:
 """
 
 
-def _kedro_env(project: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "KEDRO_DISABLE_TELEMETRY": "1",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
-        "MPLBACKEND": "Agg",
-    }
-    if data_mirror() is not None:
-        env["ADVANCED_DL_DATA_MIRROR"] = str(data_mirror())
-    return env
-
-
 def _newest_samples(project: Path) -> str:
     completed = subprocess.run(
         [sys.executable, "-c", LOAD_NEWEST, str(project)],
         cwd=project,
-        env=_kedro_env(project),
+        env=kedro_environment(project),
         capture_output=True,
         text=True,
         timeout=120,
@@ -71,7 +58,7 @@ def test_a_killed_run_is_closed_and_its_outputs_stay_invisible(kedro_project):
     killed = subprocess.Popen(
         [str(kedro), "run", "--pipelines", "mdn_synthetic", "--params", ENDLESS],
         cwd=kedro_project,
-        env=_kedro_env(kedro_project),
+        env=kedro_environment(kedro_project),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
