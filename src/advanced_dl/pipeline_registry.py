@@ -4,8 +4,9 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 #: Run only when named (``kedro run --pipelines nab_benchmark``): the whole NAB
-#: corpus takes minutes, so plain ``kedro run`` (the textbook's experiments) leaves it out.
-ON_DEMAND_PIPELINES = frozenset({"nab_benchmark"})
+#: corpus takes minutes and pre-training an hour, so plain ``kedro run`` (the
+#: textbook's experiments) leaves them out.
+ON_DEMAND_PIPELINES = frozenset({"nab_benchmark", "imdb_pretrain"})
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -266,3 +270,136 @@ def release_optimizer_state(model: Any) -> None:
     # Deserialised, every compile argument is a new object; compile_from_config would
     # build the new optimizer's state at once, which is what this releases.
     model.compile(**keras.saving.deserialize_keras_object(config))
+
+
+class CheckpointBusyError(RuntimeError):
+    """Another process is training into the same checkpoint folder."""
+
+
+class CheckpointStore:
+    """Where a long fit keeps its checkpoints, so a killed run resumes instead of restarting.
+
+    Each fit has a ``key`` (a fingerprint of everything that shapes it: data,
+    settings, seed), so a fit never resumes from another's checkpoint. Under
+    ``<directory>/<key>/`` a checkpoint is a folder ``epoch-NNNN/`` (the whole
+    Keras model, optimizer state included) and ``latest.json`` names the
+    newest one with the history so far. A checkpoint becomes the latest only
+    once it is complete (``latest.json`` is replaced atomically after the
+    model is written), so a kill at any moment leaves the previous one usable.
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    @contextlib.contextmanager
+    def claim(self, key: str) -> Iterator[None]:
+        """Hold ``key`` for this process; raise :class:`CheckpointBusyError` if another holds it."""
+        import fcntl
+
+        folder = self.directory / key
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CheckpointBusyError(
+                    f"Another run is training with the same settings into {folder}; "
+                    "wait for it to finish (then this run resumes from its checkpoint) "
+                    "or change the seed or a parameter"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def latest(self, key: str) -> tuple[Path, dict[str, Any]] | None:
+        """The newest complete checkpoint of ``key``: (model path, progress), or None."""
+        pointer = self.directory / key / "latest.json"
+        if not pointer.is_file():
+            return None
+        progress = json.loads(pointer.read_text())
+        model_path = self.directory / key / progress["folder"] / "model.keras"
+        if not model_path.is_file():
+            logger.warning(
+                "Checkpoint %s lists %s, which is missing: starting over", pointer, model_path
+            )
+            return None
+        return model_path, progress
+
+    def save(self, key: str, model: Any, epochs_done: int, history: dict[str, list[float]]) -> Path:
+        """Write ``model`` as the checkpoint after ``epochs_done`` epochs; drop older ones."""
+        folder_name = f"epoch-{epochs_done:04d}"
+        root = self.directory / key
+        staging = root / f".tmp-{folder_name}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        model.save(str(staging / "model.keras"))
+        final = root / folder_name
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staging, final)
+        progress = {"folder": folder_name, "epochs_done": epochs_done, "history": history}
+        pointer_staging = root / ".latest.json.tmp"
+        pointer_staging.write_text(json.dumps(progress))
+        os.replace(pointer_staging, root / "latest.json")
+        for older in root.glob("epoch-*"):
+            if older.name != folder_name:
+                shutil.rmtree(older, ignore_errors=True)
+        return final
+
+
+def checkpoint_callback(store: CheckpointStore, key: str, history: dict[str, list[float]]) -> Any:
+    """A Keras callback saving a checkpoint to ``store`` after every epoch.
+
+    ``history`` holds the curves of the epochs before this fit started (a
+    resumed fit); each epoch's logs are appended to it and saved with it.
+    """
+    import keras
+
+    class EpochCheckpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            for name, value in (logs or {}).items():
+                history.setdefault(name, []).append(float(value))
+            store.save(key, self.model, epoch + 1, history)
+
+    return EpochCheckpoint()
+
+
+def throughput_callback(
+    tokens_per_step: int, steps_per_epoch: int, total_epochs: int, label: str = "Epoch"
+) -> Any:
+    """A Keras callback logging one line per epoch: losses, tokens per second, time left.
+
+    It adds ``tokens_per_second`` and ``epoch_seconds`` to the epoch's logs.
+    """
+    import keras
+
+    class ThroughputLog(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self._start = 0.0
+            self.tokens_per_second: list[float] = []
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            seconds = time.perf_counter() - self._start
+            rate = tokens_per_step * steps_per_epoch / max(seconds, 1e-9)
+            self.tokens_per_second.append(rate)
+            left = (total_epochs - epoch - 1) * seconds
+            losses = ", ".join(f"{name} {value:.4f}" for name, value in (logs or {}).items())
+            if logs is not None:  # the callbacks after this one (a checkpoint) see them too
+                logs["tokens_per_second"] = rate
+                logs["epoch_seconds"] = seconds
+            logger.info(
+                "%s %d/%d: %s; %.0f tokens/s, %.1f min, about %.0f min left",
+                label,
+                epoch + 1,
+                total_epochs,
+                losses,
+                rate,
+                seconds / 60,
+                left / 60,
+            )
+
+    return ThroughputLog()

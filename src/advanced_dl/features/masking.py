@@ -9,6 +9,7 @@ its own. No Kedro, MLflow or TensorFlow.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,3 +74,47 @@ def mask_tokens(
         inputs[row, masked] = vocabulary_size
         inputs[row, randomised] = rng.integers(2, vocabulary_size, size=len(randomised))
     return MaskedBatch(inputs, positions, targets, weights)
+
+
+def masked_batches(
+    token_ids: np.ndarray,
+    batch_size: int,
+    vocabulary_size: int,
+    seed: int,
+    start_step: int = 0,
+    mask_fraction: float = 0.15,
+) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
+    """Endless masked batches for ``model.fit``, from global step ``start_step`` on.
+
+    Passes over ``token_ids`` (n, length) in a new order each pass (the few
+    rows past the last full batch sit that pass out). Step ``s``'s
+    batch depends only on ``(seed, s)``, so a fit resumed at step ``s`` sees
+    exactly the batches an uninterrupted one would have.
+
+    Yields:
+        ``({"token_ids", "positions"}, targets, weights)`` of one
+        :class:`MaskedBatch`, ``batch_size`` sequences.
+    """
+    rows = len(token_ids)
+    steps_per_pass = rows // batch_size
+    if steps_per_pass < 1:
+        raise ValueError(f"{rows} sequences do not fill one batch of {batch_size}")
+    step, order, order_pass = start_step, None, -1
+    while True:
+        pass_index, within = divmod(step, steps_per_pass)
+        if pass_index != order_pass:
+            order = np.random.default_rng([seed, pass_index]).permutation(rows)
+            order_pass = pass_index
+        chosen = order[within * batch_size : (within + 1) * batch_size]
+        batch = mask_tokens(
+            token_ids[chosen],
+            np.random.default_rng([seed, pass_index, within, 1]),
+            vocabulary_size,
+            mask_fraction,
+        )
+        yield (
+            {"token_ids": batch.inputs, "positions": batch.positions},
+            batch.targets,
+            batch.weights,
+        )
+        step += 1

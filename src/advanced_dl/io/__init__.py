@@ -5,7 +5,9 @@ is read by datasets here, so nodes receive tables and graphs, never paths.
 """
 
 from advanced_dl.io.artifacts import VersionedMlflowArtifactDataset
+from advanced_dl.io.checkpoints import CheckpointStoreDataset
 from advanced_dl.io.cora import CoraDataset
+from advanced_dl.io.encoder import RegisteredEncoderDataset
 from advanced_dl.io.figures import PngFigureDataset
 from advanced_dl.io.imdb import ImdbReviewsDataset
 from advanced_dl.io.keras_model import KerasModelDataset
@@ -17,6 +19,7 @@ from advanced_dl.io.pyfunc_model import KerasPyfuncModelDataset
 from advanced_dl.io.remote import RemoteFileDataset
 
 __all__ = [
+    "CheckpointStoreDataset",
     "CoraDataset",
     "ImdbReviewsDataset",
     "KerasModelDataset",
@@ -27,6 +30,7 @@ __all__ = [
     "NabSeriesDataset",
     "PlanetoidDataset",
     "PngFigureDataset",
+    "RegisteredEncoderDataset",
     "RemoteFileDataset",
     "VersionedMlflowArtifactDataset",
 ]

@@ -393,3 +393,34 @@ def build_masked_language_model(
         weighted_metrics=[],
     )
     return model
+
+
+def build_encoder_classifier(
+    encoder: keras.Model,
+    *,
+    num_classes: int = 2,
+    dropout_rate: float = 0.1,
+    learning_rate: Any = 1e-4,
+    optimizer: str = "adam",
+) -> keras.Model:
+    """A classifier that fine-tunes ``encoder``: its outputs averaged over the real
+    tokens (padding left out), dropout, then one softmax layer (BERT's recipe:
+    one more output layer).
+
+    Input ``(batch, sequence_length)`` int32 ids; output ``(batch, num_classes)``
+    probabilities. Compiled with sparse categorical cross-entropy.
+    """
+    token_ids = keras.Input(shape=encoder.input_shape[1:], dtype="int32", name="token_ids")
+    encoded = encoder(token_ids)
+    pooled = layers.GlobalAveragePooling1D(name="average_pool")(
+        encoded, mask=ops.not_equal(token_ids, 0)
+    )
+    pooled = layers.Dropout(dropout_rate, name="pool_dropout")(pooled)
+    probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(pooled)
+    model = keras.Model(token_ids, probabilities, name="encoder_classifier")
+    model.compile(
+        optimizer=OPTIMIZERS[optimizer](learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

@@ -1,0 +1,5 @@
+"""``imdb_pretrain``: a transformer encoder pre-trained on IMDB's own reviews by masked-token prediction."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
