@@ -99,7 +99,8 @@ losses = {}
 for distribution in ("none", "mirrored"):
     keras.utils.set_random_seed(0)
     _, history = train_transformer(tokens, reviews, tokens[:16], reviews[:16], ["", "[UNK]"] + [
-        f"w{i}" for i in range(28)], model, {**training, "distribution": distribution})
+        f"w{i}" for i in range(28)], None, {"use": "none"}, model,
+        {**training, "distribution": distribution})
     losses[distribution] = history["loss"][0]
 with distribution_scope("mirrored") as strategy:
     replicas = strategy.num_replicas_in_sync
@@ -164,3 +165,29 @@ def test_releasing_an_uncompiled_model_is_a_no_op():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     release_optimizer_state(model)
     assert not model.compiled
+
+
+def test_checkpoint_store_keeps_only_complete_checkpoints_and_one_writer(tmp_path):
+    import keras
+
+    from advanced_dl.training import CheckpointBusyError, CheckpointStore
+
+    store = CheckpointStore(tmp_path / "checkpoints")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    assert store.latest("abc") is None
+    with store.claim("abc"):
+        with pytest.raises(CheckpointBusyError, match="same settings"), store.claim("abc"):
+            pass
+        store.save("abc", model, 1, {"loss": [2.0]})
+        store.save("abc", model, 2, {"loss": [2.0, 1.0]})
+    path, progress = store.latest("abc")
+    assert progress["epochs_done"] == 2 and progress["history"] == {"loss": [2.0, 1.0]}
+    assert [p.name for p in (tmp_path / "checkpoints" / "abc").glob("epoch-*")] == ["epoch-0002"]
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(reloaded.get_weights()[0], model.get_weights()[0])
+    # A checkpoint whose model went missing (a kill mid-copy elsewhere) is not trusted.
+    path.unlink()
+    assert store.latest("abc") is None
+    with store.claim("abc"):  # released after the first holder
+        pass

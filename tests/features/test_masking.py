@@ -34,3 +34,33 @@ def test_masking_chooses_real_tokens_and_keeps_their_ids_as_targets():
 def test_a_sequence_of_padding_only_predicts_nothing():
     batch = mask_tokens(np.zeros((2, 10), dtype=np.int32), np.random.default_rng(0), VOCABULARY)
     assert not batch.weights.any() and (batch.inputs == 0).all()
+
+
+def _batches(generator, count):
+    return [next(generator) for _ in range(count)]
+
+
+def test_masked_batches_resumed_at_a_step_continue_as_if_never_stopped():
+    from advanced_dl.features.masking import masked_batches
+
+    ids = np.random.default_rng(0).integers(2, VOCABULARY, size=(50, 12)).astype(np.int32)
+    straight = _batches(masked_batches(ids, 8, VOCABULARY, seed=3), 14)
+    resumed = _batches(masked_batches(ids, 8, VOCABULARY, seed=3, start_step=9), 5)
+    for expected, got in zip(straight[9:], resumed, strict=True):
+        for a, b in zip(expected, got, strict=True):
+            if isinstance(a, dict):
+                for name in a:
+                    np.testing.assert_array_equal(a[name], b[name])
+            else:
+                np.testing.assert_array_equal(a, b)
+    # One pass is 6 batches of 8 rows; pass 2 draws a new order.
+    assert not np.array_equal(straight[0][0]["token_ids"], straight[6][0]["token_ids"])
+
+
+def test_masked_batches_refuse_too_few_sequences_for_a_batch():
+    import pytest
+
+    from advanced_dl.features.masking import masked_batches
+
+    with pytest.raises(ValueError, match="3 sequences do not fill one batch of 8"):
+        next(masked_batches(np.ones((3, 5), dtype=np.int32), 8, VOCABULARY, seed=0))

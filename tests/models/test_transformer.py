@@ -204,3 +204,34 @@ def test_masked_language_model_learns_and_its_encoder_reloads(tmp_path):
         "transformer_block_0",
         "transformer_block_1",
     ]
+
+
+def test_encoder_classifier_averages_the_real_tokens_only_and_shows_attention():
+    from advanced_dl.models.transformer import (
+        attention_weights,
+        build_encoder_classifier,
+        build_transformer_encoder,
+    )
+
+    keras.utils.set_random_seed(0)
+    encoder = build_transformer_encoder(
+        vocabulary_size=13,
+        sequence_length=8,
+        embedding_dim=8,
+        num_layers=2,
+        num_heads=2,
+        key_dim=4,
+        feed_forward_dim=8,
+        dropout_rate=0.0,
+    )
+    model = build_encoder_classifier(encoder, dropout_rate=0.0)
+    ids = np.array([[0, 0, 0, 3, 4, 5, 6, 12], [2, 3, 4, 5, 6, 7, 8, 9]], dtype="int32")
+    pooled = keras.Model(model.inputs, model.get_layer("average_pool").output)(ids)
+    encoded = np.asarray(encoder(ids))
+    np.testing.assert_allclose(np.asarray(pooled)[0], encoded[0, 3:].mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(pooled)[1], encoded[1].mean(axis=0), rtol=1e-5)
+    probabilities = np.asarray(model(ids))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    scores = attention_weights(model, ids)
+    assert scores.shape == (2, 2, 8, 8)
+    np.testing.assert_allclose(scores.sum(axis=-1), 1.0, rtol=1e-4)

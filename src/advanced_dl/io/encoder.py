@@ -10,6 +10,7 @@ from kedro.io import AbstractDataset, DatasetError
 logger = logging.getLogger(__name__)
 
 HOW_TO_GET_ONE = "run `kedro run --pipelines imdb_pretrain` to pre-train and register one"
+NAME_ANOTHER = "name another version (--params imdb_transformer.encoder.version=<number or alias>)"
 
 
 class EncoderNotFoundError(DatasetError):
@@ -36,8 +37,7 @@ def resolve_version(client: Any, name: str, version: str) -> str:
     except MlflowException as error:
         raise EncoderNotFoundError(
             f"Registered model {name!r} has no version {version!r} in the tracking store "
-            f"({_tracking_uri()}): {error.message}; {HOW_TO_GET_ONE}, or name a version "
-            "that exists (--params imdb_transformer.encoder.version=<number or alias>)"
+            f"({_tracking_uri()}): {error.message}; {HOW_TO_GET_ONE}, or {NAME_ANOTHER}"
         ) from None
 
 
@@ -90,9 +90,9 @@ class RegisteredEncoderDataset(AbstractDataset):
             model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
         except Exception as error:  # a half-written or foreign artifact: say which
             raise EncoderNotFoundError(
-                f"Registered model {uri} could not be loaded as an encoder ({type(error).__name__}: "
-                f"{error}); its artifacts may be incomplete. Name another version "
-                f"(--params imdb_transformer.encoder.version=<number or alias>) or {HOW_TO_GET_ONE}"
+                f"Registered model {uri} could not be loaded as an encoder "
+                f"({type(error).__name__}: {error}); its artifacts may be incomplete. "
+                f"{NAME_ANOTHER.capitalize()} or {HOW_TO_GET_ONE}"
             ) from error
         if not isinstance(model, ReviewEncoderModel) or model.keras_model is None:
             raise EncoderNotFoundError(

@@ -23,6 +23,7 @@ from advanced_dl.models.optimizers import OPTIMIZERS
 
 EMBEDDING_LAYER_NAME = "token_and_position_embedding"
 TRANSFORMER_BLOCK_NAME = "transformer_block"
+ENCODER_NAME = "transformer_encoder"
 
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
@@ -295,20 +296,26 @@ def build_transformer_classifier(
 
 
 def attention_weights(model: keras.Model, token_ids: np.ndarray) -> np.ndarray:
-    """Attention weights of the model's transformer block for a batch of reviews.
+    """Attention weights of the model's (last) transformer block for a batch of reviews.
 
     Args:
-        model: a classifier from :func:`build_transformer_classifier` (or reloaded).
+        model: a classifier from :func:`build_transformer_classifier` or
+            :func:`build_encoder_classifier` (or reloaded).
         token_ids: ``(batch, sequence_length)`` int token ids.
 
     Returns:
         ``(batch, num_heads, sequence_length, sequence_length)`` float array; row
         ``i`` of a head is how position ``i`` spreads its attention (sums to 1).
     """
-    embedding = model.get_layer(EMBEDDING_LAYER_NAME)
-    block = model.get_layer(TRANSFORMER_BLOCK_NAME)
-    tokens = ops.convert_to_tensor(np.asarray(token_ids, dtype="int32"))
-    _, scores = block(embedding(tokens), training=False, return_attention_scores=True)
+    names = {layer.name for layer in model.layers}
+    holder = model.get_layer(ENCODER_NAME) if ENCODER_NAME in names else model
+    blocks = [layer for layer in holder.layers if isinstance(layer, TransformerBlock)]
+    hidden = holder.get_layer(EMBEDDING_LAYER_NAME)(
+        ops.convert_to_tensor(np.asarray(token_ids, dtype="int32"))
+    )
+    for block in blocks[:-1]:
+        hidden = block(hidden, training=False)
+    _, scores = blocks[-1](hidden, training=False, return_attention_scores=True)
     return np.asarray(ops.convert_to_numpy(scores))
 
 
@@ -363,7 +370,7 @@ def build_transformer_encoder(
             layer_norm_epsilon=layer_norm_epsilon,
             name=f"{TRANSFORMER_BLOCK_NAME}_{layer}",
         )(encoded)
-    return keras.Model(token_ids, encoded, name="transformer_encoder")
+    return keras.Model(token_ids, encoded, name=ENCODER_NAME)
 
 
 def build_masked_language_model(

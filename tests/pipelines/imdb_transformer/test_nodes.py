@@ -21,6 +21,7 @@ from advanced_dl.pipelines.imdb_transformer.nodes import (
 from advanced_dl.plotting import plot_training_history
 from tests.synthetic_imdb import synthetic_reviews, write_archive
 
+NO_ENCODER = {"use": "none", "version": "latest"}
 VECTORISATION = {"vocabulary_size": 30, "sequence_length": 8, "keep": "last", "head_tokens": 0}
 MODEL = {
     "embedding_dim": 8,
@@ -123,6 +124,8 @@ def trained(reviews):
         tokens[1],
         validation,
         vocabulary,
+        None,
+        NO_ENCODER,
         MODEL,
         TRAINING,
     )
@@ -222,3 +225,47 @@ def test_served_model_carries_what_serving_needs(trained):
     assert list(served.input_example.columns) == ["review"]
     assert served.vocabulary == vocabulary
     assert (served.sequence_length, served.keep, served.threshold) == (8, "last", 0.5)
+
+
+# --- fine-tuning a pre-trained encoder ----------------------------------------------------
+
+
+def _encoder_like(**vectorisation):
+    from advanced_dl.serving.imdb_transformer import ReviewEncoderModel
+
+    encoder = ReviewEncoderModel(
+        None,
+        vocabulary=["", "[UNK]", "good", "bad"],
+        architecture={"vocabulary_size": 4},
+        **{"sequence_length": 8, "keep": "head_and_tail", "head_tokens": 2, **vectorisation},
+    )
+    encoder.registry_version = "models:/imdb_encoder/3"
+    return encoder
+
+
+def test_fine_tuning_reads_with_the_encoders_vocabulary_and_refuses_other_settings():
+    from advanced_dl.pipelines.imdb_transformer.nodes import choose_review_vocabulary
+
+    train = pd.DataFrame({"text": ["fine words here"], "label": [1]})
+    fitting = {
+        "vocabulary_size": 4,
+        "sequence_length": 8,
+        "keep": "head_and_tail",
+        "head_tokens": 2,
+    }
+    pretrained = {"use": "pretrained", "version": "latest"}
+    assert choose_review_vocabulary(train, _encoder_like(), pretrained, fitting) == [
+        "",
+        "[UNK]",
+        "good",
+        "bad",
+    ]
+    with pytest.raises(ValueError) as refused:
+        choose_review_vocabulary(
+            train, _encoder_like(), pretrained, {**fitting, "sequence_length": 200}
+        )
+    message = str(refused.value)
+    assert "models:/imdb_encoder/3" in message
+    assert "imdb_transformer.vectorisation.sequence_length is 200, the encoder's is 8" in message
+    with pytest.raises(ValueError, match="--env pretrained"):
+        choose_review_vocabulary(train, None, pretrained, fitting)

@@ -1,4 +1,4 @@
-"""``imdb_pretrain``: a transformer encoder pre-trained on IMDB's own reviews by masked-token prediction."""
+"""``imdb_pretrain``: a transformer encoder pre-trained on IMDB's own reviews (masked tokens)."""
 
 from .pipeline import create_pipeline
 

@@ -74,7 +74,7 @@ def vectorise_pretraining_reviews(
     vocabulary: list[str],
     vectorisation_params: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids of both tables, as fine-tuning will make them: two ``(n, sequence_length)`` int32."""
+    """Token ids of both tables, as fine-tuning makes them: ``(n, sequence_length)`` int32 each."""
     start = time.perf_counter()
     index = word_index(vocabulary)
     arrays = tuple(
@@ -142,6 +142,7 @@ def pretrain_encoder(
 
     from advanced_dl.features.masking import mask_tokens, masked_batches
     from advanced_dl.models.transformer import (
+        ENCODER_NAME,
         build_masked_language_model,
         build_transformer_encoder,
     )
@@ -217,6 +218,7 @@ def pretrain_encoder(
             steps_per_epoch=steps_per_epoch,
             epochs=total_epochs,
             initial_epoch=initial_epoch,
+            shuffle=False,  # the generator orders each pass itself
             validation_data=(
                 {"token_ids": held_out.inputs, "positions": held_out.positions},
                 held_out.targets,
@@ -241,7 +243,7 @@ def pretrain_encoder(
         total_steps,
         history["val_loss"][-1] if history.get("val_loss") else math.nan,
     )
-    return model.get_layer("transformer_encoder"), metrics
+    return model.get_layer(ENCODER_NAME), metrics
 
 
 def build_served_encoder(
@@ -271,6 +273,6 @@ def build_served_encoder(
         sequence_length=vectorisation_params["sequence_length"],
         keep=vectorisation_params["keep"],
         head_tokens=vectorisation_params["head_tokens"],
-        architecture=dict(model_params),
+        architecture={**model_params, "vocabulary_size": vectorisation_params["vocabulary_size"]},
         held_out_loss=float(losses[-1]),
     )

@@ -94,6 +94,62 @@ def learn_review_vocabulary(
     return vocabulary
 
 
+def check_encoder_fits(pretrained_encoder: Any, vectorisation_params: dict[str, Any]) -> None:
+    """Raise ``ValueError`` unless the encoder reads text as ``vectorisation_params`` say.
+
+    The encoder's embedding has one row per word of its vocabulary and its
+    position table one row per token it reads, so fine-tuning must use its
+    vocabulary size, sequence length and cut (``keep``, ``head_tokens``).
+    """
+    source = getattr(pretrained_encoder, "registry_version", "the encoder")
+    theirs = {
+        "vocabulary_size": pretrained_encoder.architecture.get(
+            "vocabulary_size", len(pretrained_encoder.vocabulary)
+        ),
+        "sequence_length": pretrained_encoder.sequence_length,
+        "keep": pretrained_encoder.keep,
+        "head_tokens": pretrained_encoder.head_tokens,
+    }
+    if theirs["keep"] != "head_and_tail":
+        theirs.pop("head_tokens")
+    wrong = [
+        f"imdb_transformer.vectorisation.{name} is {vectorisation_params[name]!r}, "
+        f"the encoder's is {value!r}"
+        for name, value in theirs.items()
+        if vectorisation_params[name] != value
+    ]
+    if wrong:
+        raise ValueError(
+            f"The pre-trained encoder {source} does not fit the fine-tuning parameters: "
+            + "; ".join(wrong)
+            + ". Set them to the encoder's (conf/pretrained/parameters_imdb_transformer.yml), "
+            "or pre-train an encoder with yours (imdb_pretrain.vectorisation)"
+        )
+
+
+def choose_review_vocabulary(
+    train_reviews: pd.DataFrame,
+    pretrained_encoder: Any,
+    encoder_params: dict[str, Any],
+    vectorisation_params: dict[str, Any],
+) -> list[str]:
+    """The vocabulary the classifier reads with: the encoder's when one is used
+    (``encoder.use`` ``pretrained`` or ``scratch``), checked against the
+    vectorisation parameters before anything trains; otherwise learned on the
+    training reviews (:func:`learn_review_vocabulary`).
+    """
+    if encoder_params["use"] == "none":
+        return learn_review_vocabulary(train_reviews, vectorisation_params)
+    if pretrained_encoder is None:
+        raise ValueError(
+            f"imdb_transformer.encoder.use is {encoder_params['use']!r} but the catalog names "
+            "no encoder (imdb_transformer.pretrained_encoder has model_name: null); run with "
+            "--env pretrained, after `kedro run --pipelines imdb_pretrain`"
+        )
+    check_encoder_fits(pretrained_encoder, vectorisation_params)
+    return list(pretrained_encoder.vocabulary)
+
+
 def vectorise_reviews(
     train_reviews: pd.DataFrame,
     validation_reviews: pd.DataFrame,
@@ -135,50 +191,51 @@ def train_transformer(
     validation_tokens: np.ndarray,
     validation_reviews: pd.DataFrame,
     vocabulary: list[str],
+    pretrained_encoder: Any,
+    encoder_params: dict[str, Any],
     model_params: dict[str, Any],
     training_params: dict[str, Any],
 ) -> tuple[Any, dict[str, Any]]:
-    """Build the one-block transformer and fit it, selecting on the validation reviews.
+    """Build the classifier and fit it, selecting on the validation reviews.
 
-    The "hold then decay" schedule runs throughout; early stopping on the
-    validation loss restores the best epoch's weights at the end of training
-    (the reference kept the last epoch's, selected on the test set).
+    ``encoder.use`` ``"none"``: the reference's one-block transformer.
+    ``"pretrained"``: the pre-trained encoder, fine-tuned whole under one
+    more output layer (``models.transformer.build_encoder_classifier``);
+    ``"scratch"``: that classifier with the encoder's weights drawn at random.
+    The schedule runs throughout; early stopping on the validation loss
+    restores the best epoch's weights at the end of training (the reference
+    kept the last epoch's, selected on the test set).
 
     Args:
         train_tokens, validation_tokens: ``(n, sequence_length)`` int32 token ids.
         train_reviews, validation_reviews: their tables (``label`` is the target).
+        pretrained_encoder: a ``serving.imdb_transformer.ReviewEncoderModel``
+            or None (``encoder.use`` ``"none"``).
 
     Returns:
         The fitted ``keras.Model`` (``(batch, sequence_length)`` ids ->
         ``(batch, 2)`` probabilities) and the training history: per-epoch
         ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``,
         ``learning_rate``, ``epoch_seconds``, plus ``fit_seconds``,
-        ``mean_epoch_seconds``, ``epochs_trained`` and ``best_epoch``.
+        ``mean_epoch_seconds``, ``epochs_trained`` and ``best_epoch``; with
+        a registered encoder, ``pretrained_encoder_version``.
     """
-    from advanced_dl.models.transformer import build_transformer_classifier
     from advanced_dl.training import (
         distribution_scope,
         fit_with_training_params,
         learning_rate_for,
     )
 
+    learning_rate = learning_rate_for(training_params, len(train_tokens))
     with distribution_scope(training_params["distribution"]):
-        model = build_transformer_classifier(
-            vocabulary_size=len(vocabulary),
-            sequence_length=int(train_tokens.shape[1]),
-            embedding_dim=model_params["embedding_dim"],
-            bigram_buckets=model_params["bigram_buckets"],
-            bigram_dim=model_params["bigram_dim"],
-            num_heads=model_params["num_heads"],
-            key_dim=model_params["key_dim"],
-            feed_forward_dim=model_params["feed_forward_dim"],
-            dropout_rate=model_params["dropout_rate"],
-            dense_units=model_params["dense_units"],
-            num_classes=model_params["num_classes"],
-            layer_norm_epsilon=model_params["layer_norm_epsilon"],
-            learning_rate=learning_rate_for(training_params, len(train_tokens)),
-            optimizer=training_params["optimizer"],
-        )
+        if encoder_params["use"] == "none":
+            model = _reference_classifier(
+                vocabulary, int(train_tokens.shape[1]), model_params, training_params, learning_rate
+            )
+        else:
+            model = _encoder_classifier(
+                pretrained_encoder, encoder_params, model_params, training_params, learning_rate
+            )
     result = fit_with_training_params(
         model,
         np.asarray(train_tokens, dtype=np.int32),
@@ -189,7 +246,62 @@ def train_transformer(
         ),
         training_params=training_params,
     )
-    return model, result.as_metrics()
+    history = result.as_metrics()
+    version = str(getattr(pretrained_encoder, "registry_version", "")).rsplit("/", 1)[-1]
+    if encoder_params["use"] == "pretrained" and version.isdigit():
+        history["pretrained_encoder_version"] = int(version)
+    return model, history
+
+
+def _reference_classifier(
+    vocabulary: list[str],
+    sequence_length: int,
+    model_params: dict[str, Any],
+    training_params: dict[str, Any],
+    learning_rate: Any,
+) -> Any:
+    from advanced_dl.models.transformer import build_transformer_classifier
+
+    return build_transformer_classifier(
+        vocabulary_size=len(vocabulary),
+        sequence_length=sequence_length,
+        embedding_dim=model_params["embedding_dim"],
+        bigram_buckets=model_params["bigram_buckets"],
+        bigram_dim=model_params["bigram_dim"],
+        num_heads=model_params["num_heads"],
+        key_dim=model_params["key_dim"],
+        feed_forward_dim=model_params["feed_forward_dim"],
+        dropout_rate=model_params["dropout_rate"],
+        dense_units=model_params["dense_units"],
+        num_classes=model_params["num_classes"],
+        layer_norm_epsilon=model_params["layer_norm_epsilon"],
+        learning_rate=learning_rate,
+        optimizer=training_params["optimizer"],
+    )
+
+
+def _encoder_classifier(
+    pretrained_encoder: Any,
+    encoder_params: dict[str, Any],
+    model_params: dict[str, Any],
+    training_params: dict[str, Any],
+    learning_rate: Any,
+) -> Any:
+    import keras
+
+    from advanced_dl.models.transformer import build_encoder_classifier
+
+    encoder = pretrained_encoder.keras_model
+    if encoder_params["use"] == "scratch":
+        # Same layers and sizes, every weight drawn anew: what pre-training bought.
+        encoder = keras.models.clone_model(encoder)
+    return build_encoder_classifier(
+        encoder,
+        num_classes=model_params["num_classes"],
+        dropout_rate=model_params["dropout_rate"],
+        learning_rate=learning_rate,
+        optimizer=training_params["optimizer"],
+    )
 
 
 def predict_test_reviews(

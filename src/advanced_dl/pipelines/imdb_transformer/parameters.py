@@ -40,6 +40,16 @@ class VectorisationParameters(Schema):
         return self
 
 
+class EncoderParameters(Schema):
+    # "none": the reference classifier; "pretrained": fine-tune the encoder the catalog's
+    # imdb_transformer.pretrained_encoder names (conf/pretrained); "scratch": the same
+    # classifier, vocabulary and encoder shape, weights drawn at random (the ablation).
+    use: Literal["none", "pretrained", "scratch"]
+    # Which registered imdb_encoder: "latest", a version number or an alias; read by the
+    # catalog (conf/pretrained) through runtime_params, so pass it with --params.
+    version: str | PositiveInt
+
+
 class ModelParameters(Schema):
     embedding_dim: PositiveInt
     bigram_buckets: NonNegativeInt  # 0: no word-pair embedding (the reference)
@@ -88,6 +98,7 @@ class FigureParameters(Schema):
 class Parameters(Schema):
     data: DataParameters
     vectorisation: VectorisationParameters
+    encoder: EncoderParameters
     model: ModelParameters
     training: TrainingParameters
     evaluation: EvaluationParameters

@@ -7,9 +7,9 @@ from advanced_dl.plotting import plot_training_history
 from .figures import plot_attention, plot_confusion_matrix
 from .nodes import (
     build_served_model,
+    choose_review_vocabulary,
     evaluate_classifier,
     fit_baseline,
-    learn_review_vocabulary,
     predict_test_reviews,
     split_reviews,
     train_transformer,
@@ -27,10 +27,15 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="split_reviews",
             ),
             Node(
-                learn_review_vocabulary,
-                ["train_reviews", "params:vectorisation"],
+                choose_review_vocabulary,
+                [
+                    "train_reviews",
+                    "pretrained_encoder",
+                    "params:encoder",
+                    "params:vectorisation",
+                ],
                 "vocabulary",
-                name="learn_review_vocabulary",
+                name="choose_review_vocabulary",
             ),
             Node(
                 vectorise_reviews,
@@ -52,6 +57,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "validation_tokens",
                     "validation_reviews",
                     "vocabulary",
+                    "pretrained_encoder",
+                    "params:encoder",
                     "params:model",
                     "params:training",
                 ],
