@@ -227,3 +227,22 @@ def test_the_default_pipelines_are_the_projects_pipelines():
 
     package = Path(advanced_dl.pipelines.__file__).parent
     assert set(PIPELINES) == {path.parent.name for path in package.glob("*/pipeline.py")}
+
+
+def test_the_pretrained_transformer_is_judged_against_0_920_and_shown_with_its_ablation():
+    from advanced_dl.benchmark import SCRATCH_ABLATION
+
+    started = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    pretrained = _imdb_run("pretrained", {**IMDB, "test_accuracy": 0.9214}, 2.0)
+    pretrained.wall_seconds = 900.0
+    ablation = _imdb_run("pretrained", {**IMDB, "test_accuracy": 0.861}, 2.0)
+    ablation.params, ablation.label = SCRATCH_ABLATION, "imdb_transformer scratch"
+    report = render([pretrained, ablation], [], 42, started)
+    assert _row(report, "imdb_transformer --env pretrained")[7] == "yes"
+    assert ablation.key.endswith(SCRATCH_ABLATION)
+    assert _row(report, "ablation: the pre-trained run's classifier")[1] == "0.8610"
+    # Under 0.920, or over 20 minutes of fine-tuning: missed.
+    short = _imdb_run("pretrained", {**IMDB, "test_accuracy": 0.9199}, 2.0)
+    assert _row(render([short], [], 42, started), "imdb_transformer --env pretrained")[7] == (
+        "**no**"
+    )
