@@ -9,7 +9,7 @@ from advanced_dl.benchmark import (
     machine_description,
     render,
 )
-from advanced_dl.seeds import summarise
+from advanced_dl.fanout.seeds import summarise
 
 MDN = {
     "test_ari": 0.94,

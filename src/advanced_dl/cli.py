@@ -8,10 +8,11 @@ Every option of Kedro's ``run`` is kept as is.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,21 +243,64 @@ def prune_versions_command(keep: int, data_dir: Path) -> None:
     click.echo(f"Deleted {len(deleted)} old versions under {data_dir} (kept the newest {keep}).")
 
 
-def _run_session(pipeline: str, runtime_params: dict[str, Any], env: str | None) -> None:
+@contextlib.contextmanager
+def _driver(pipeline: str, env: str | None, runtime_params: dict[str, Any]) -> Iterator[Any]:
+    """The Kedro context a fan-out command drives from: parameters checked once,
+    the MLflow tracking store ready and selected (as a run's hooks make it)."""
+    from kedro.framework.project import pipelines
     from kedro.framework.session import KedroSession
 
+    from advanced_dl.hooks import pipeline_namespaces
+    from advanced_dl.schema import validate_run_parameters
+
+    check_pipeline_names([pipeline], pipelines)
     with KedroSession.create(env=env, runtime_params=runtime_params) as session:
-        session.run(pipeline_names=[pipeline])
-    _end_stray_runs()
+        context = session.load_context()
+        validate_run_parameters(context.params, pipeline_namespaces(pipelines[pipeline]))
+        yield context
+
+
+def _fan_out_options(command: Callable) -> Callable:
+    """The options ``kedro seeds`` and ``kedro sweep`` share with ``kedro run`` and each other."""
+    for option in reversed(
+        [
+            click.option("--pipelines", "pipeline", required=True, help="the one pipeline to run"),
+            click.option(
+                "--params", default="", help="as for kedro run: key=value pairs, comma-separated"
+            ),
+            click.option("--env", "-e", default=None, help="Kedro configuration environment"),
+            click.option(
+                "--workers",
+                type=click.IntRange(min=1),
+                default=None,
+                help="processes of the local Dask cluster (default: one per core)",
+            ),
+            click.option(
+                "--scheduler",
+                default=None,
+                help="an existing Dask scheduler (tcp://host:8786; default: "
+                "$DASK_SCHEDULER_ADDRESS, else a local cluster)",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _runtime_params(ctx: click.Context, params: str) -> dict[str, Any]:
+    from kedro.framework.cli.utils import _split_params
+
+    runtime_params = _split_params(ctx, None, params) if params else {}
+    if "seed" in runtime_params:
+        raise click.BadParameter("give seeds with --seeds, not --params", param_hint="'--params'")
+    return runtime_params
 
 
 @cli.command(name="seeds")
-@click.option("--pipelines", "pipeline", required=True, help="the one pipeline to run")
+@_fan_out_options
 @click.option(
     "--seeds", "seed_list", default="42-51", show_default=True, help="e.g. 42-51 or 42,43,47"
 )
-@click.option("--params", default="", help="as for kedro run: key=value pairs, comma-separated")
-@click.option("--env", "-e", default=None, help="Kedro configuration environment")
 @click.option(
     "--metrics",
     default="",
@@ -272,31 +316,199 @@ def _run_session(pipeline: str, runtime_params: dict[str, Any], env: str | None)
 def seeds_command(
     ctx: click.Context,
     pipeline: str,
-    seed_list: str,
     params: str,
     env: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    seed_list: str,
     metrics: str,
     output: Path | None,
 ) -> None:
-    """Run one pipeline once per seed, each its own MLflow run; print mean and std per metric."""
+    """Run one pipeline once per seed on warm Dask workers, each seed its own MLflow run;
+    print mean and std per metric."""
     import json
 
-    from kedro.framework.cli.utils import _split_params
-    from kedro.framework.project import pipelines
+    from advanced_dl.fanout.cluster import dask_client
+    from advanced_dl.fanout.seeds import format_summary, parse_seeds, sweep_seeds
 
-    from advanced_dl.seeds import format_summary, parse_seeds, sweep_seeds
-
-    check_pipeline_names([pipeline], pipelines)
     try:
         seeds = parse_seeds(seed_list)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--seeds'") from error
-    runtime_params = _split_params(ctx, None, params) if params else {}
-    if "seed" in runtime_params:
-        raise click.BadParameter("give seeds with --seeds, not --params", param_hint="'--params'")
+    runtime_params = _runtime_params(ctx, params)
     names = [n.strip() for n in metrics.split(",") if n.strip()] or None
-    sweep = sweep_seeds(pipeline, seeds, runtime_params, env, _run_session)
+    with (
+        _driver(pipeline, env, runtime_params) as context,
+        dask_client(workers, scheduler) as client,
+    ):
+        sweep = sweep_seeds(pipeline, seeds, runtime_params, env, str(context.project_path), client)
     click.echo(format_summary(sweep, names))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(sweep.as_dict(names), indent=2))
+
+
+@cli.command(name="sweep")
+@_fan_out_options
+@click.option("--trials", type=int, required=True, help="trials the study should have finished")
+@click.option(
+    "--storage",
+    default=None,
+    help="Optuna storage URL (default: beside the MLflow tracking store; with a tracking "
+    "server, its database: also $ADVANCED_DL_SWEEP_STORAGE)",
+)
+@click.option(
+    "--write-env",
+    "environment_name",
+    default=None,
+    help="Kedro environment written with the best configuration (default: <pipeline>_tuned)",
+)
+@click.option(
+    "--test-seeds",
+    default="42-51",
+    show_default=True,
+    help="seeds the best configuration's test metric is measured over (empty: skip)",
+)
+@click.pass_context
+def sweep_command(
+    ctx: click.Context,
+    pipeline: str,
+    params: str,
+    env: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    trials: int,
+    storage: str | None,
+    environment_name: str | None,
+    test_seeds: str,
+) -> None:
+    """Search a pipeline's hyper-parameters with Optuna, trials on Dask; nested MLflow runs.
+
+    The search space is conf/<env>/sweeps/<pipeline>.yml. Trials are judged on
+    validation data only; the best configuration is written as a Kedro
+    environment and its test metric measured over --test-seeds.
+    """
+    import os
+
+    import mlflow
+
+    from advanced_dl.fanout.cluster import dask_client
+    from advanced_dl.fanout.seeds import format_summary, parse_seeds, sweep_seeds
+    from advanced_dl.fanout.space import check_space, parse_space
+    from advanced_dl.fanout.study import STORAGE_VARIABLE, storage_url
+    from advanced_dl.fanout.sweep import (
+        SweepSettings,
+        run_sweep,
+        write_environment,
+    )
+    from advanced_dl.fanout.trials import merge, nest
+
+    if trials < 1:
+        raise click.BadParameter(f"must be at least 1, got {trials}", param_hint="'--trials'")
+    runtime_params = _runtime_params(ctx, params)
+    seeds = parse_seeds(test_seeds) if test_seeds.strip() else []
+    with _driver(pipeline, env, runtime_params) as context:
+        from kedro.framework.project import pipelines
+
+        from advanced_dl.hooks import pipeline_namespaces
+        from advanced_dl.schema import validate_run_parameters
+
+        space = parse_space(pipeline, context.config_loader["sweeps"])
+        check_space(space, context.params, set(pipelines[pipeline].all_outputs()))
+        namespaces = pipeline_namespaces(pipelines[pipeline])
+
+        def check(candidate: dict[str, Any]) -> None:
+            validate_run_parameters(candidate, namespaces)
+
+        _check_extremes(space, context.params, check)
+        url = storage_url(mlflow.get_tracking_uri(), storage or os.environ.get(STORAGE_VARIABLE))
+        settings = SweepSettings(
+            project_path=str(context.project_path),
+            pipeline=pipeline,
+            space=space,
+            trials=trials,
+            env=env,
+            runtime_params=runtime_params,
+            seed=int(context.params["seed"]),
+            test_seeds=tuple(seeds),
+            environment_name=environment_name or f"{pipeline}_tuned",
+        )
+        with dask_client(workers, scheduler) as client:
+            outcome = run_sweep(settings, client, url, check)
+            best = merge(runtime_params, nest(outcome.best_params))
+            from advanced_dl.fanout.trials import project_parameters
+
+            chosen = _flat(project_parameters(settings.project_path, env, best)[pipeline], pipeline)
+            written = write_environment(
+                context.project_path / "conf",
+                settings.environment_name,
+                pipeline,
+                chosen,
+                project_parameters(settings.project_path, None, {}),
+                f"Written by `kedro sweep --pipelines {pipeline}` (Optuna study "
+                f"{outcome.study_name}):\nbest validation {space.objective_metric} "
+                f"{outcome.best_value:.4f} after {outcome.finished_trials} trials. "
+                f"Only what differs from conf/base.\n"
+                f"Reproduce: kedro run --pipelines {pipeline} --env {settings.environment_name}",
+            )
+            summary = None
+            if seeds:
+                tested = sweep_seeds(
+                    pipeline,
+                    seeds,
+                    best,
+                    env,
+                    settings.project_path,
+                    client,
+                    tags={"optuna_study": outcome.study_name, "sweep": "test"},
+                )
+                summary = tested.summary([space.test_metric])[space.test_metric]
+                with mlflow.start_run(run_id=outcome.parent_run_id):
+                    mlflow.log_metrics(
+                        {
+                            f"{space.test_metric}_mean": summary.mean,
+                            f"{space.test_metric}_std": summary.std,
+                            "test_seeds": len(seeds),
+                        }
+                    )
+    _echo_sweep(outcome, space, written, summary, seeds)
+    if seeds:
+        click.echo(format_summary(tested, [space.test_metric]))
+
+
+def _flat(params: dict[str, Any], prefix: str) -> dict[str, Any]:
+    from advanced_dl.fanout.sweep import _flatten
+
+    return {f"{prefix}.{k}": v for k, v in _flatten(params).items()}
+
+
+def _check_extremes(space: Any, params: dict[str, Any], check: Callable) -> None:
+    """Every bound and choice of the space, each alone, must pass the pipeline's schema."""
+    from advanced_dl.fanout.trials import merge, nest
+
+    for dimension in space.dimensions:
+        for value in dimension.extremes():
+            check(merge(params, nest({space.full_path(dimension.path): value})))
+
+
+def _echo_sweep(outcome: Any, space: Any, written: Path, summary: Any, seeds: list) -> None:
+    import statistics
+
+    outside = outcome.outside_training_seconds
+    click.echo(
+        f"Sweep {outcome.study_name}: {outcome.finished_trials} trials finished "
+        f"({outcome.new_trials} new) in {outcome.wall_seconds:.1f} s; best validation "
+        f"{space.objective_metric} {outcome.best_value:.4f} with {outcome.best_params}"
+    )
+    if outcome.new_trials:
+        click.echo(
+            f"Trials per minute: {60 * outcome.new_trials / outcome.wall_seconds:.2f}; time "
+            f"outside training per trial: mean "
+            f"{statistics.fmean(outside) if outside else float('nan'):.2f} s"
+        )
+    click.echo(f"Best configuration written to {written}")
+    if summary is not None:
+        click.echo(
+            f"Test {space.test_metric} over {len(seeds)} seeds: {summary.mean:.4f} "
+            f"+/- {summary.std:.4f}"
+        )

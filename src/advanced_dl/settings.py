@@ -61,4 +61,6 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {"env": _env_or_default},
     # An environment's parameter files (conf/tuned/, ...) list only what they change.
     "merge_strategy": {"parameters": "soft"},
+    # kedro sweep's search spaces: conf/<env>/sweeps/<pipeline>.yml.
+    "config_patterns": {"sweeps": ["sweeps/*", "sweeps/**/*"]},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -18,6 +19,44 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 DISTRIBUTIONS = ("none", "mirrored")
+
+EpochObserver = Callable[[int, dict[str, float]], None]
+_EPOCH_OBSERVERS: contextvars.ContextVar[tuple[EpochObserver, ...]] = contextvars.ContextVar(
+    "epoch_observers", default=()
+)
+
+
+@contextlib.contextmanager
+def observe_epochs(observer: EpochObserver) -> Iterator[None]:
+    """Call ``observer(epoch, logs)`` after every epoch any fit in this context trains.
+
+    ``logs`` holds the epoch's Keras names (``loss``, ``val_loss``,
+    ``val_accuracy``, ...). A sweep reports each epoch's validation metric to
+    its study this way, and prunes a trial by raising from the observer; the
+    nodes that train know nothing of it.
+    """
+    token = _EPOCH_OBSERVERS.set((*_EPOCH_OBSERVERS.get(), observer))
+    try:
+        yield
+    finally:
+        _EPOCH_OBSERVERS.reset(token)
+
+
+def notify_epoch(epoch: int, logs: dict[str, float]) -> None:
+    """Tell the observers of :func:`observe_epochs` that ``epoch`` (0-based) ended."""
+    for observer in _EPOCH_OBSERVERS.get():
+        observer(epoch, logs)
+
+
+def epoch_observer_callback() -> Any:
+    """A Keras callback calling :func:`notify_epoch`, or None when nothing observes."""
+    if not _EPOCH_OBSERVERS.get():
+        return None
+    import keras
+
+    return keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: notify_epoch(epoch, dict(logs or {}))
+    )
 
 
 def hold_then_decay(hold_epochs: int = 4, decay_rate: float = 0.1) -> Callable[[int, float], float]:
@@ -188,6 +227,9 @@ def fit_model(
         all_callbacks.append(stopper)
     all_callbacks.extend(callbacks)
     all_callbacks.append(timer)
+    observer = epoch_observer_callback()
+    if observer is not None:
+        all_callbacks.append(observer)
 
     start = time.perf_counter()
     history = model.fit(

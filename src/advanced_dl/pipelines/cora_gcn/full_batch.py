@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from advanced_dl.training import TrainingResult, hold_then_decay
+from advanced_dl.training import TrainingResult, hold_then_decay, notify_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +215,15 @@ def train_full_batch(
                 val_accuracy,
                 1000 * epoch_seconds[-1],
             )
+        notify_epoch(
+            epoch,
+            {
+                "loss": loss,
+                "accuracy": accuracy,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+            },
+        )
         if stopper.should_stop(epoch, val_loss, val_accuracy):
             logger.info("Epoch %d: early stopping", epoch + 1)
             break

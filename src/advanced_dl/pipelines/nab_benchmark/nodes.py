@@ -150,7 +150,7 @@ def detect_corpus(
         - timings: ``wall_seconds`` (all tasks, cluster start included),
           ``fit_seconds`` (summed over series), ``mean_series_seconds``, ``workers``.
     """
-    from advanced_dl.fanout import local_workers, map_tasks
+    from advanced_dl.fanout.cluster import local_workers, map_tasks
 
     settings = DetectorSettings.model_validate(detector)
     groups = dict(tuple(corpus_series.groupby("series", sort=True)))

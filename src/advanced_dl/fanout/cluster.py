@@ -1,17 +1,19 @@
-"""Independent tasks executed by Dask (``dask.distributed``), with a progress bar.
+"""The Dask cluster runs fan out to, and independent tasks on it with a progress bar.
 
-A local cluster of single-threaded worker processes is started for the call
-and closed after it, unless a scheduler address is given (an argument, or the
-``DASK_SCHEDULER_ADDRESS`` environment variable): the tasks then go to that
-existing cluster, which is left running. Results come back in the order of the
-tasks, whatever order they finish in. No Kedro or MLflow here.
+:func:`dask_client` is the one way the project starts or reaches a cluster: a
+local cluster of single-threaded worker processes, started for the call and
+closed after it, unless a scheduler address is given (an argument, or the
+``DASK_SCHEDULER_ADDRESS`` environment variable): work then goes to that
+existing cluster, which is left running. :func:`map_tasks` returns results in
+the order of the tasks, whatever order they finish in. No Kedro or MLflow here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,56 @@ def local_workers(workers: int | None, address: str | None) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+class SchedulerUnreachableError(ConnectionError):
+    """The Dask scheduler named could not be reached."""
+
+
+@contextlib.contextmanager
+def dask_client(
+    workers: int | None = None, address: str | None = None, timeout: float = 10.0
+) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` of the cluster work fans out to; closed after use.
+
+    Args:
+        workers: processes of the local cluster (default: the cores available);
+            ignored when an existing cluster is used.
+        address: an existing scheduler (``tcp://host:8786``); None falls back
+            to ``$DASK_SCHEDULER_ADDRESS``, then to a local cluster.
+
+    Raises:
+        SchedulerUnreachableError: the existing scheduler did not answer within
+            ``timeout`` seconds (before any work is sent).
+    """
+    from dask.distributed import Client, LocalCluster
+
+    existing = scheduler_address(address)
+    cluster = None
+    if existing:
+        try:
+            client = Client(existing, timeout=timeout)
+        except (OSError, TimeoutError) as error:
+            raise SchedulerUnreachableError(
+                f"The Dask scheduler at {existing} did not answer within {timeout:g} s "
+                f"({error}); start one (dask scheduler; dask worker {existing}) or leave out "
+                f"the address (and ${SCHEDULER_ADDRESS_VARIABLE}) for a local cluster"
+            ) from None
+    else:
+        cluster = LocalCluster(
+            n_workers=local_workers(workers, None),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: runs side by side never clash
+            env=SINGLE_THREAD_ENVIRONMENT,
+        )
+        client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def map_tasks(
     function: Callable[[Task], Result],
     tasks: Sequence[Task],
@@ -67,39 +119,22 @@ def map_tasks(
     Args:
         function: an importable top-level function (workers unpickle it by name).
         tasks: its arguments, one per task.
-        workers: processes of the local cluster (default: the cores available);
-            ignored when an existing cluster is used.
-        address: an existing scheduler (``tcp://host:8786``); None falls back
-            to ``$DASK_SCHEDULER_ADDRESS``, then to a local cluster.
+        workers, address: the cluster, as :func:`dask_client` takes them.
         keys: a name per task for the progress bar and error messages.
         description: what the progress bar counts.
 
     Raises:
         TaskFailedError: a task raised (the others are cancelled); names the task.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
     from tqdm.auto import tqdm
 
     names = list(keys) if keys is not None else [str(i) for i in range(len(tasks))]
-    existing = scheduler_address(address)
-    if existing:
-        cluster = None
-        client = Client(existing)
-        logger.info("Dask: %d %s on the cluster at %s", len(tasks), description, existing)
-    else:
-        workers = local_workers(workers, None)
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # any free port: runs side by side never clash
-            env=SINGLE_THREAD_ENVIRONMENT,
+    with dask_client(workers, address) as client:
+        where = scheduler_address(address) or (
+            f"a local cluster of {local_workers(workers, None)} workers"
         )
-        client = Client(cluster)
-        logger.info(
-            "Dask: %d %s on a local cluster of %d workers", len(tasks), description, workers
-        )
-    try:
+        logger.info("Dask: %d %s on %s", len(tasks), description, where)
         # pure=False: two equal tasks are still two runs (no result sharing by hash).
         futures = client.map(function, list(tasks), pure=False)
         index_of = {future.key: i for i, future in enumerate(futures)}
@@ -118,7 +153,3 @@ def map_tasks(
                 progress.set_postfix_str(names[i][-40:], refresh=False)
                 progress.update()
         return results
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

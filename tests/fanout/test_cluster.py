@@ -8,7 +8,7 @@ import operator
 import pytest
 from dask.distributed import Client, LocalCluster
 
-from advanced_dl.fanout import SCHEDULER_ADDRESS_VARIABLE, TaskFailedError, map_tasks
+from advanced_dl.fanout.cluster import SCHEDULER_ADDRESS_VARIABLE, TaskFailedError, map_tasks
 
 
 def test_results_come_back_in_task_order_from_a_local_cluster():

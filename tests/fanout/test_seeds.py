@@ -10,7 +10,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from advanced_dl.seeds import format_summary, parse_seeds, summarise, sweep_seeds
+from advanced_dl.fanout.seeds import format_summary, parse_seeds, summarise, sweep_seeds
 from tests.conftest import latest_run, run_kedro
 
 

@@ -1,4 +1,4 @@
-"""One configuration over several seeds: a Kedro session and MLflow run per seed, then a summary.
+"""One configuration over several seeds: an MLflow run per seed, then a summary.
 
 Papers report node-classification accuracy as the mean and standard
 deviation over seeds, because a single run's spread is a point or more.
@@ -6,6 +6,12 @@ deviation over seeds, because a single run's spread is a point or more.
 parameters and environment, tags every run with one ``seed_sweep`` id (so
 the MLflow UI can filter them together), and summarises every run-level
 metric the runs share. The benchmark uses it for the Planetoid figures.
+
+Seeds run on warm Dask workers (``trials.run_part``): each computes the
+pipeline's metrics outputs (test metrics, training history, baselines) with
+its seed, and this process logs them as that seed's MLflow run: parameters,
+run-level metrics and per-epoch curves. Figures and models are a whole
+``kedro run``'s work; a seed pays neither them nor TensorFlow's start.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,14 +107,63 @@ class SeedSweep:
         }
 
 
-def run_level_metrics(client: Any, run_id: str) -> dict[str, float]:
-    """A run's metrics logged once (test metrics, timings), not its per-epoch curves."""
-    run = client.get_run(run_id)
-    return {
-        name: value
-        for name, value in run.data.metrics.items()
-        if len(client.get_metric_history(run_id, name)) == 1
-    }
+#: The outputs a seed computes: every dataset of the pipeline whose name ends so.
+METRICS_OUTPUTS = ("test_metrics", "baseline_metrics", "training_history")
+
+
+def metrics_outputs(outputs: Iterable[str]) -> tuple[str, ...]:
+    """The pipeline outputs that hold metrics (``METRICS_OUTPUTS``), sorted."""
+    return tuple(sorted(o for o in outputs if o.rsplit(".", 1)[-1] in METRICS_OUTPUTS))
+
+
+def log_seed_run(
+    pipeline: str,
+    params: Mapping[str, Any],
+    env: str | None,
+    outputs: Mapping[str, Mapping[str, Any]],
+    tags: Mapping[str, str],
+    seconds: float,
+) -> tuple[str, dict[str, float]]:
+    """Log one seed's outputs as an MLflow run of ``pipeline``'s experiment.
+
+    Returns:
+        The run id and its run-level metrics (the scalars of the outputs, plus
+        ``seed_seconds`` and ``outside_training_seconds``).
+    """
+    import mlflow
+
+    from advanced_dl.fanout.sweep import _flatten
+
+    scalars: dict[str, float] = {}
+    curves: dict[str, list[float]] = {}
+    for values in outputs.values():
+        for name, value in values.items():
+            if isinstance(value, list):
+                curves[name] = [float(v) for v in value]
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                scalars[name] = float(value)
+    scalars["seed_seconds"] = seconds
+    if "fit_seconds" in scalars:
+        scalars["outside_training_seconds"] = seconds - scalars["fit_seconds"]
+    mlflow.set_experiment(pipeline)
+    with mlflow.start_run(
+        run_name=f"{pipeline} seed {params.get('seed')}",
+        tags={**tags, "env": env or "base"},
+        nested=mlflow.active_run() is not None,
+    ) as run:
+        flat = _flatten(params)
+        for start in range(0, len(flat), 100):
+            mlflow.log_params(dict(list(flat.items())[start : start + 100]))
+        mlflow.log_metrics(scalars)
+        timestamp = int(time.time() * 1000)
+        entities = [
+            mlflow.entities.Metric(name, value, timestamp, step)
+            for name, curve in curves.items()
+            for step, value in enumerate(curve)
+        ]
+        for start in range(0, len(entities), 1000):
+            mlflow.MlflowClient().log_batch(run.info.run_id, metrics=entities[start : start + 1000])
+    return run.info.run_id, scalars
 
 
 def sweep_seeds(
@@ -115,29 +171,42 @@ def sweep_seeds(
     seeds: Iterable[int],
     params: Mapping[str, Any],
     env: str | None,
-    run_once: Callable[[str, dict[str, Any], str | None], None],
+    project_path: str,
+    client: Any,
+    tags: Mapping[str, str] | None = None,
 ) -> SeedSweep:
-    """Run ``pipeline`` once per seed with ``params``; collect and tag the MLflow runs.
+    """Run ``pipeline``'s metrics outputs once per seed on ``client``'s warm workers;
+    log each seed as an MLflow run tagged with the sweep's id, and collect them.
 
-    ``run_once(pipeline, runtime_params, env)`` runs one Kedro session and
-    leaves no run open (the command passes a ``KedroSession`` runner; tests
-    may pass another).
+    Args:
+        params: nested runtime parameters (as ``kedro run --params`` makes them).
+        client: a ``dask.distributed.Client`` (``cluster.dask_client``).
     """
-    import mlflow
-    from mlflow.tracking import MlflowClient
+    from kedro.framework.project import pipelines
 
+    from advanced_dl.fanout.trials import PipelinePart, merge, run_part
+
+    seeds = list(seeds)
     sweep = SeedSweep(pipeline, uuid.uuid4().hex[:12], dict(params), env)
-    client = MlflowClient()
-    for seed in seeds:
-        logger.info("Seed sweep %s: %s with seed %d", sweep.sweep_id, pipeline, seed)
-        run_once(pipeline, {**params, "seed": seed}, env)
-        run = mlflow.last_active_run()
-        if run is None:
-            raise RuntimeError(f"The {pipeline} run with seed {seed} logged no MLflow run")
-        run_id = run.info.run_id
-        client.set_tag(run_id, "seed_sweep", sweep.sweep_id)
+    outputs = metrics_outputs(pipelines[pipeline].all_outputs())
+    parts = [
+        PipelinePart(project_path, pipeline, env, merge(params, {"seed": seed}), outputs)
+        for seed in seeds
+    ]
+    logger.info("Seed sweep %s: %s with seeds %s", sweep.sweep_id, pipeline, seeds)
+    futures = client.map(run_part, parts, pure=False)
+    for seed, part, future in zip(seeds, parts, futures, strict=True):
+        result = future.result()
+        run_id, metrics = log_seed_run(
+            pipeline,
+            part.runtime_params,
+            env,
+            result.outputs,
+            {"seed_sweep": sweep.sweep_id, **(tags or {})},
+            result.seconds,
+        )
         sweep.runs[seed] = run_id
-        sweep.metrics[seed] = run_level_metrics(client, run_id)
+        sweep.metrics[seed] = metrics
     return sweep
 
 

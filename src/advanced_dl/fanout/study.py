@@ -1,0 +1,62 @@
+"""Where a sweep's Optuna study lives: beside the MLflow runs it belongs to.
+
+Optuna and MLflow both keep their schema version in a table named
+``alembic_version``, so the study cannot share MLflow's tables:
+
+- SQLite tracking store ``sqlite:///<dir>/<name>.db``: the study goes to
+  ``sqlite:///<dir>/<name>-optuna.db``, beside it;
+- a database tracking URI (``postgresql+psycopg://...``): the same database,
+  in a schema of its own, ``optuna``;
+- a tracking server (``http(s)://``): the database behind it, named by
+  ``--storage`` or ``$ADVANCED_DL_SWEEP_STORAGE`` (the server's PostgreSQL URI),
+  again in the schema ``optuna``. Several machines pointed at it add trials
+  to the same study.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+STORAGE_VARIABLE = "ADVANCED_DL_SWEEP_STORAGE"
+SCHEMA = "optuna"
+
+
+class StudyStorageError(ValueError):
+    """No study storage can be derived from the tracking URI."""
+
+
+def storage_url(tracking_uri: str, storage: str | None = None) -> str:
+    """The Optuna storage URL of the sweep whose runs go to ``tracking_uri``."""
+    if storage:
+        return storage
+    if tracking_uri.startswith("sqlite:///"):
+        path = Path(tracking_uri.removeprefix("sqlite:///"))
+        suffix = path.suffix or ".db"
+        return f"sqlite:///{path.with_name(f'{path.stem}-optuna{suffix}')}"
+    if tracking_uri.startswith(("postgresql", "mysql")):
+        return tracking_uri
+    raise StudyStorageError(
+        f"A sweep keeps its Optuna study in a database beside the MLflow runs; the tracking "
+        f"URI {tracking_uri!r} is not one. Name the tracking server's database with --storage "
+        f"or ${STORAGE_VARIABLE} (e.g. postgresql+psycopg://mlflow@dbhost:5432/mlflow)"
+    )
+
+
+def open_storage(url: str) -> Any:
+    """An ``optuna.storages.RDBStorage`` on ``url``; PostgreSQL's in the schema ``optuna``."""
+    import optuna
+
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        engine.dispose()
+        engine_kwargs["connect_args"] = {"options": f"-csearch_path={SCHEMA}"}
+    elif url.startswith("sqlite"):
+        # Workers and the driver write at once: wait for the lock instead of failing.
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
