@@ -79,3 +79,20 @@ def test_model_saves_and_reloads_with_the_same_predictions(inputs, tmp_path):
     )
     hidden = np.asarray(hidden_activations_model(reloaded)(model_inputs, training=False))
     assert hidden.shape == (N_NODES, 4) and (hidden >= 0).all()
+
+
+def test_gcnii_layer_mixes_in_the_initial_representation_and_stays_near_the_identity():
+    import numpy as np
+    import tensorflow as tf
+
+    from advanced_dl.models.gcnii import GCNIIConv
+
+    h = np.random.default_rng(0).normal(size=(3, 2)).astype("float32")
+    h0 = np.ones((3, 2), dtype="float32")
+    a = tf.sparse.from_dense(np.eye(3, dtype="float32"))
+    # beta 0: no weights at all, the output is relu((1 - alpha) A h + alpha h0).
+    layer = GCNIIConv(0.25, 0.0)
+    np.testing.assert_allclose(
+        np.asarray(layer([h, h0, a])), np.maximum(0.75 * h + 0.25 * h0, 0), rtol=1e-6
+    )
+    assert GCNIIConv.beta_for(1, 0.5) > GCNIIConv.beta_for(64, 0.5) > 0

@@ -20,6 +20,7 @@ import advanced_dl.models  # noqa: F401  (registers the layers)
 from advanced_dl.features.graph import attention_support, to_sparse_tensor
 from advanced_dl.models.gat import GATConv
 from advanced_dl.models.gcn import GCNConv, SparseDropout
+from advanced_dl.models.gcnii import GCNIIConv
 from advanced_dl.models.lstm_vae import GaussianSampling, ScaleFloor, VaeObjective
 from advanced_dl.models.mdn import MixtureDensityHead
 from advanced_dl.models.transformer import (
@@ -86,6 +87,19 @@ CASES: dict[str, LayerCase] = {
             keras.Input(shape=(5,), batch_size=5, sparse=True),
         ],
         _attention_values,
+    ),
+    "GCNIIConv": LayerCase(
+        lambda: GCNIIConv(0.1, GCNIIConv.beta_for(2, 0.5), kernel_regularizer="l2"),
+        lambda: [
+            keras.Input(shape=(4,), batch_size=5),
+            keras.Input(shape=(4,), batch_size=5),
+            keras.Input(shape=(5,), batch_size=5, sparse=True),
+        ],
+        lambda: [
+            tf.constant(RNG.normal(size=(5, 4)).astype("float32")),
+            tf.constant(RNG.normal(size=(5, 4)).astype("float32")),
+            _graph_values()[1],
+        ],
     ),
     "SparseDropout": LayerCase(
         lambda: SparseDropout(0.5),

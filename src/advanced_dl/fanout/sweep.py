@@ -242,7 +242,7 @@ def _parent_run(settings: SweepSettings, name: str) -> str:
     experiment = mlflow.set_experiment(settings.pipeline)
     found = mlflow.search_runs(
         [experiment.experiment_id],
-        filter_string=f"tags.{STUDY_TAG} = '{name}'",
+        filter_string=f"tags.{STUDY_TAG} = '{name}' and tags.sweep = 'parent'",
         output_format="list",
     )
     if found:

@@ -123,10 +123,15 @@ _RAW_DATA: dict[tuple[str, str | None, str], Any] = {}
 def _load_input(part: PipelinePart, name: str) -> Any:
     key = (part.project_path, part.env, name)
     if key not in _RAW_DATA:
+        from kedro.config import MissingConfigException
         from kedro.io import DataCatalog
 
         loader = _config_loader(part.project_path, part.env, "{}")
-        catalog = DataCatalog.from_config(loader["catalog"], loader.get("credentials", {}))
+        try:
+            credentials = loader["credentials"]
+        except MissingConfigException:  # as a Kedro context: no credentials file, none
+            credentials = {}
+        catalog = DataCatalog.from_config(loader["catalog"], credentials)
         started = time.perf_counter()
         _RAW_DATA[key] = catalog.load(name)
         logger.info("Worker read %s once (%.1f s)", name, time.perf_counter() - started)

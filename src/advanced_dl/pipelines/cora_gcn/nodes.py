@@ -188,7 +188,7 @@ def build_node_features(citation_graph: dict[str, Any], model: dict[str, Any]) -
 def build_graph_filter(citation_graph: dict[str, Any], model: dict[str, Any]) -> sp.csr_matrix:
     """The graph the model reads: (N, N) float32 CSR.
 
-    GCN: the filter A_hat = D^-1/2 (A + I) D^-1/2. GAT: A + I, the
+    GCN and GCNII: the filter A_hat = D^-1/2 (A + I) D^-1/2. GAT: A + I, the
     neighbourhoods (each node and its neighbours) its layers attend over;
     the attention supplies the weights.
     """
@@ -343,6 +343,22 @@ def _build_model(
 ) -> Any:
     """The compiled Keras model of ``architecture`` with its section's settings."""
     n_nodes, n_features = features_shape
+    if architecture == "gcnii":
+        from advanced_dl.models.gcnii import build_gcnii
+
+        return build_gcnii(
+            n_nodes,
+            n_features,
+            n_classes,
+            layers=layers["layers"],
+            hidden_units=layers["hidden_units"],
+            alpha=float(layers["alpha"]),
+            lambda_=float(layers["identity_lambda"]),
+            dropout_rate=float(layers["dropout_rate"]),
+            conv_l2_factor=float(layers["conv_l2_factor"]),
+            dense_l2_factor=float(layers["dense_l2_factor"]),
+            learning_rate=learning_rate,
+        )
     if architecture == "gat":
         from advanced_dl.models.gat import build_gat
 

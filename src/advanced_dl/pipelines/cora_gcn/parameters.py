@@ -17,7 +17,7 @@ from advanced_dl.schema import (
     Schema,
 )
 
-ARCHITECTURES = ("gcn", "gat")
+ARCHITECTURES = ("gcn", "gat", "gcnii")
 
 
 class ReferenceSplitParameters(Schema):
@@ -48,10 +48,22 @@ class GatParameters(Schema):
     row_normalise_features: bool
 
 
+class GcniiParameters(Schema):
+    layers: PositiveInt  # graph convolutions, each with the initial residual
+    hidden_units: PositiveInt
+    alpha: Annotated[float, Field(ge=0, le=1)]  # share of the initial representation H0
+    identity_lambda: PositiveFloat  # lambda of beta_l = log(lambda / l + 1)
+    dropout_rate: DropoutRate
+    conv_l2_factor: NonNegativeFloat
+    dense_l2_factor: NonNegativeFloat
+    row_normalise_features: bool
+
+
 class ModelParameters(Schema):
-    architecture: Literal["gcn", "gat"]
+    architecture: Literal["gcn", "gat", "gcnii"]
     gcn: GcnParameters
     gat: GatParameters
+    gcnii: GcniiParameters
 
 
 class OptimisationParameters(Schema):
@@ -72,6 +84,7 @@ class OptimisationParameters(Schema):
 class TrainingParameters(Schema):
     gcn: OptimisationParameters
     gat: OptimisationParameters
+    gcnii: OptimisationParameters
     verbose: bool
     distribution: str
 

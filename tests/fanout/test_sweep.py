@@ -1,0 +1,116 @@
+"""`kedro sweep` through the real command on a local 2-worker cluster: parent and child
+runs, a killed sweep resumed without repeating its finished trials, the written environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import kedro_environment, run_kedro
+
+# Tiny MDN trials: a few epochs on 700 samples.
+PARAMS = (
+    "mdn_synthetic.data.n_samples=700,mdn_synthetic.data.train_size=600,"
+    "mdn_synthetic.training.epochs=4"
+)
+SWEEP = ["sweep", "--pipelines", "mdn_synthetic", "--workers", "2", "--params", PARAMS]
+
+
+def _study(project: Path):
+    import optuna
+
+    storage = f"sqlite:///{project / 'mlflow-optuna.db'}"
+    (summary,) = optuna.get_all_study_summaries(storage)
+    return optuna.load_study(study_name=summary.study_name, storage=storage)
+
+
+def _finished(project: Path) -> int:
+    if not (project / "mlflow-optuna.db").exists():
+        return 0
+    try:
+        study = _study(project)
+    except (ValueError, Exception):
+        return 0
+    return sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project):
+    kedro = Path(sys.executable).parent / "kedro"
+    killed = subprocess.Popen(
+        [str(kedro), *SWEEP, "--trials", "4", "--test-seeds", ""],
+        cwd=kedro_project,
+        env=kedro_environment(kedro_project),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its Dask workers die with it, as with Ctrl-C in a terminal
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while _finished(kedro_project) < 1:
+            assert killed.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "no trial finished"
+            time.sleep(0.2)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=30)
+    before = {t.number: t.params for t in _study(kedro_project).trials if t.state.name != "RUNNING"}
+    finished_before = _finished(kedro_project)
+    assert finished_before < 4
+
+    result = run_kedro(kedro_project, *SWEEP, "--trials", "4", "--test-seeds", "42")
+    study = _study(kedro_project)
+    states = [t.state.name for t in study.trials]
+    assert sum(s in ("COMPLETE", "PRUNED") for s in states) == 4
+    assert "RUNNING" not in states  # the killed sweep's trials were marked failed
+    for number, params in before.items():  # finished trials were not run again
+        assert study.trials[number].params == params
+    assert f"({4 - finished_before} new)" in result.stdout
+
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{kedro_project / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["mdn_synthetic"], output_format="list")
+    parents = [r for r in runs if r.data.tags.get("sweep") == "parent"]
+    assert len(parents) == 1  # the resumed sweep went on in the same parent run
+    parent = parents[0]
+    trials = [r for r in runs if r.data.tags.get("sweep") == "trial"]
+    assert len(trials) == sum(s in ("COMPLETE", "PRUNED") for s in states)
+    assert {r.data.tags["mlflow.parentRunId"] for r in trials} == {parent.info.run_id}
+    assert all("mdn_synthetic.training.learning_rate" in r.data.params for r in trials)
+    complete = [r for r in trials if r.data.tags["trial_state"] == "complete"]
+    assert all("objective_val_loss" in r.data.metrics for r in complete)
+    assert parent.data.metrics["best_val_loss"] == pytest.approx(study.best_value)
+    assert "test_ari_mean" in parent.data.metrics
+    artifacts = {
+        a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id, "figures")
+    }
+    assert "figures/optimization_history.png" in artifacts
+
+    written = kedro_project / "conf/mdn_synthetic_tuned/parameters_mdn_synthetic.yml"
+    tuned = yaml.safe_load(written.read_text())["mdn_synthetic"]
+    best = study.best_params
+    assert tuned["training"]["learning_rate"] == best["mdn_synthetic.training.learning_rate"]
+    assert tuned["data"] == {"n_samples": 700, "train_size": 600}  # the sweep's --params
+    assert "batch_size" not in tuned["training"]  # only what differs from conf/base
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--trials", "0"], "must be at least 1"),
+        (["--trials", "2", "--scheduler", "tcp://127.0.0.1:9"], "did not answer"),
+    ],
+)
+@pytest.mark.slow
+def test_bad_sweeps_are_refused_before_any_trial(kedro_project, arguments, message):
+    result = run_kedro(kedro_project, *SWEEP, *arguments, expect_failure=True)
+    assert message in result.stdout + result.stderr
+    assert not (kedro_project / "mlflow-optuna.db").exists()
