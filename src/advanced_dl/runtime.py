@@ -6,11 +6,12 @@ inside functions because importing it costs seconds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,27 @@ def seed_everything(seed: int) -> None:
 
     # Seeds Python, NumPy and the TensorFlow backend in one call.
     keras.utils.set_random_seed(seed)
+
+
+@contextlib.contextmanager
+def keras_seeds_from_own_generator(seed: int) -> Iterator[None]:
+    """Within this context, Keras draws the seeds of new layers' random generators
+    (dropout) from a generator of its own, seeded like ``random.seed(seed)``.
+
+    Keras takes them from Python's global ``random``, which other threads of
+    the process draw from too: a Dask worker's event loop draws from it for its
+    timers' jitter, so in a worker the seeds would depend on timing. A private
+    generator makes a task's randomness its seed's alone, the same numbers as a
+    ``kedro run`` with that seed.
+    """
+    from keras.src.random import seed_generator
+
+    shared = seed_generator.python_random
+    seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        seed_generator.python_random = shared
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from advanced_dl.fanout.seeds import format_summary, parse_seeds, summarise, sweep_seeds
+from advanced_dl.fanout.seeds import format_summary, parse_seeds, summarise
 from tests.conftest import latest_run, run_kedro
 
 
@@ -38,37 +38,44 @@ def test_summary_is_the_mean_and_sample_standard_deviation():
     assert math.isnan(summarise([1.0]).std)
 
 
-def test_sweep_tags_each_run_and_summarises_run_level_metrics_only(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+def test_a_seed_is_logged_with_its_parameters_run_level_metrics_and_curves(tmp_path):
+    from advanced_dl.fanout.seeds import SeedSweep, log_seed_run, metrics_outputs
+
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    seen: list[dict] = []
-
-    def run_once(pipeline, runtime_params, env):
-        # What a Kedro session with kedro-mlflow leaves behind: a finished run.
-        seen.append({"pipeline": pipeline, "env": env, **runtime_params})
-        seed = runtime_params["seed"]
-        with mlflow.start_run():
-            mlflow.log_metric("test_accuracy", 0.8 + seed / 100)
-            for epoch, loss in enumerate([1.0, 0.5, seed / 10]):
-                mlflow.log_metric("val_loss", loss, step=epoch)
-
-    sweep = sweep_seeds("cora_gcn", [1, 2, 3], {"cora_gcn.dataset": "citeseer"}, "gat", run_once)
-    assert [s["seed"] for s in seen] == [1, 2, 3]
-    assert all(s["cora_gcn.dataset"] == "citeseer" and s["env"] == "gat" for s in seen)
+    sweep = SeedSweep("cora_gcn", "abc", {}, "gat")
+    for seed in (1, 2, 3):
+        outputs = {
+            "cora_gcn.test_metrics": {"test_accuracy": 0.8 + seed / 100},
+            "cora_gcn.training_history": {"val_loss": [1.0, 0.5, seed / 10], "fit_seconds": 2.0},
+        }
+        params = {"cora_gcn": {"dataset": "citeseer"}, "seed": seed}
+        run_id, metrics = log_seed_run(
+            "cora_gcn", params, "gat", outputs, {"seed_sweep": "abc"}, seconds=2.5
+        )
+        sweep.runs[seed], sweep.metrics[seed] = run_id, metrics
     client = MlflowClient()
-    for seed, run_id in sweep.runs.items():
-        run = client.get_run(run_id)
-        assert run.data.tags["seed_sweep"] == sweep.sweep_id
-        assert run.data.metrics["test_accuracy"] == pytest.approx(0.8 + seed / 100)
+    run = client.get_run(sweep.runs[2])
+    assert run.data.tags["seed_sweep"] == "abc" and run.data.tags["env"] == "gat"
+    assert run.data.params == {"cora_gcn.dataset": "citeseer", "seed": "2"}
+    assert [m.value for m in client.get_metric_history(run.info.run_id, "val_loss")] == [
+        1.0,
+        0.5,
+        0.2,
+    ]
+    assert run.data.metrics["outside_training_seconds"] == pytest.approx(0.5)
     summary = sweep.summary()
-    assert list(summary) == ["test_accuracy"]  # the per-epoch curve is left out
+    assert "val_loss" not in summary  # a curve, not a run-level metric
     assert summary["test_accuracy"].mean == pytest.approx(0.82)
     assert summary["test_accuracy"].std == pytest.approx(0.01)
     assert mlflow.active_run() is None
     text = format_summary(sweep)
-    assert "3 seeds (1, 2, 3)" in text and f"seed_sweep={sweep.sweep_id}" in text
+    assert "3 seeds (1, 2, 3)" in text and "seed_sweep=abc" in text
     with pytest.raises(ValueError, match=r"\['val_loss'\] are not logged by every run"):
         sweep.summary(["val_loss"])
+    assert metrics_outputs(["a.test_metrics", "a.model", "a.training_history"]) == (
+        "a.test_metrics",
+        "a.training_history",
+    )
 
 
 @pytest.mark.slow

@@ -177,7 +177,10 @@ def run_part(part: PipelinePart) -> PartResult:
     reported: list[float] = []
     observer = _pruning_observer(part.report, reported) if part.report else None
     try:
-        with observe_epochs(observer) if observer else contextlib.nullcontext():
+        with (
+            runtime.keras_seeds_from_own_generator(int(params["seed"])),
+            observe_epochs(observer) if observer else contextlib.nullcontext(),
+        ):
             for node in pipeline.nodes:
                 data.update(node.run({name: data[name] for name in node.inputs}))
     except Exception as error:
