@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import run_kedro
 
 PIPELINES = {"mdn_synthetic", "nab_anomaly", "imdb_transformer", "cora_gcn"}
-ON_DEMAND = {"nab_benchmark"}  # not in __default__: named in `kedro run --pipelines`
+ON_DEMAND = {"nab_benchmark", "imdb_pretrain"}  # not in __default__: named with --pipelines
 
 
 def _free_port() -> int:
