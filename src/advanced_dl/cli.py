@@ -350,7 +350,12 @@ def seeds_command(
 
 @cli.command(name="sweep")
 @_fan_out_options
-@click.option("--trials", type=int, required=True, help="trials the study should have finished")
+@click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    required=True,
+    help="trials the study should have finished (completed or pruned), at least 1",
+)
 @click.option(
     "--storage",
     default=None,
@@ -403,8 +408,6 @@ def sweep_command(
     )
     from advanced_dl.fanout.trials import merge, nest
 
-    if trials < 1:
-        raise click.BadParameter(f"must be at least 1, got {trials}", param_hint="'--trials'")
     runtime_params = _runtime_params(ctx, params)
     seeds = parse_seeds(test_seeds) if test_seeds.strip() else []
     with _driver(pipeline, env, runtime_params) as context:
