@@ -480,9 +480,9 @@ def sweep_command(
 
 
 def _flat(params: dict[str, Any], prefix: str) -> dict[str, Any]:
-    from advanced_dl.fanout.sweep import _flatten
+    from advanced_dl.fanout.tracking import flatten
 
-    return {f"{prefix}.{k}": v for k, v in _flatten(params).items()}
+    return {f"{prefix}.{k}": v for k, v in flatten(params).items()}
 
 
 def _check_extremes(space: Any, params: dict[str, Any], check: Callable) -> None:

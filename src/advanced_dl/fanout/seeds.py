@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import statistics
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -132,7 +131,7 @@ def log_seed_run(
     """
     import mlflow
 
-    from advanced_dl.fanout.sweep import _flatten
+    from advanced_dl.fanout.tracking import flatten, log_curves
 
     scalars: dict[str, float] = {}
     curves: dict[str, list[float]] = {}
@@ -151,18 +150,11 @@ def log_seed_run(
         tags={**tags, "env": env or "base"},
         nested=mlflow.active_run() is not None,
     ) as run:
-        flat = _flatten(params)
+        flat = flatten(params)
         for start in range(0, len(flat), 100):
             mlflow.log_params(dict(list(flat.items())[start : start + 100]))
         mlflow.log_metrics(scalars)
-        timestamp = int(time.time() * 1000)
-        entities = [
-            mlflow.entities.Metric(name, value, timestamp, step)
-            for name, curve in curves.items()
-            for step, value in enumerate(curve)
-        ]
-        for start in range(0, len(entities), 1000):
-            mlflow.MlflowClient().log_batch(run.info.run_id, metrics=entities[start : start + 1000])
+        log_curves(run.info.run_id, curves)
     return run.info.run_id, scalars
 
 

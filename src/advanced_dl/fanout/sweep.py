@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from advanced_dl.fanout.space import SearchSpace, objective_value, suggest
+from advanced_dl.fanout.tracking import flatten, log_curves
 from advanced_dl.fanout.trials import EpochReport, PartResult, PipelinePart, merge, nest, run_part
 
 logger = logging.getLogger(__name__)
@@ -257,7 +258,7 @@ def _parent_run(settings: SweepSettings, name: str) -> str:
                 "seed": settings.seed,
                 "objective": f"{settings.space.direction} {settings.space.objective_metric}",
                 **{f"space.{d.path}": _describe(d) for d in settings.space.dimensions},
-                **{f"params.{k}": v for k, v in _flatten(settings.runtime_params).items()},
+                **{f"params.{k}": v for k, v in flatten(settings.runtime_params).items()},
             }
         )
         return run.info.run_id
@@ -271,17 +272,6 @@ def _describe(dimension: Any) -> str:
             " log" if dimension.log else ""
         )
     return text + (f" when {dict(dimension.when)}" if dimension.when else "")
-
-
-def _flatten(nested: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in nested.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{path}."))
-        else:
-            flat[path] = value
-    return flat
 
 
 def _finish_trial(
@@ -326,15 +316,7 @@ def _finish_trial(
             metrics[f"objective_{space.objective_metric}"] = value
             metrics["outside_training_seconds"] = outside
         mlflow.log_metrics(metrics)
-        client = mlflow.MlflowClient()
-        timestamp = int(time.time() * 1000)
-        entities = [
-            mlflow.entities.Metric(name, float(v), timestamp, step)
-            for name, curve in curves.items()
-            for step, v in enumerate(curve)
-        ]
-        for start in range(0, len(entities), 1000):
-            client.log_batch(run.info.run_id, metrics=entities[start : start + 1000])
+        log_curves(run.info.run_id, curves)
     logger.info(
         "Trial %d %s: %s%s in %.1f s",
         trial.number,
