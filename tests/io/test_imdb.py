@@ -102,3 +102,10 @@ def test_unlabelled_reviews_come_only_when_asked_for(tiny_archive, tmp_path):
     assert len(read_review_archive(without)) == 8  # the labelled reviews need no unsup folder
     with pytest.raises(ReviewArchiveError, match=r"no reviews under train/unsup.*50,000"):
         read_review_archive(without, include_unlabelled=True)
+
+
+def test_pretraining_reads_no_test_review(tiny_archive):
+    reviews = read_review_archive(tiny_archive, include_unlabelled=True, labelled_splits=("train",))
+    assert set(reviews["split"]) == {"train", "unsup"}
+    with pytest.raises(DatasetError, match="labelled_splits must be among"):
+        ImdbReviewsDataset(labelled_splits=["validation"])

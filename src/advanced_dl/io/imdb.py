@@ -40,8 +40,27 @@ class ReviewArchiveError(ValueError):
     """The IMDB archive does not have the expected layout or content."""
 
 
+def _wanted_member(
+    member: tarfile.TarInfo, include_unlabelled: bool, labelled_splits: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """(split, sentiment, id, rating) of a review file to read, else None: other
+    files, and reviews of splits not asked for, are never read."""
+    match = _REVIEW_MEMBER.match(member.name)
+    if match is None and include_unlabelled:
+        match = _UNLABELLED_MEMBER.match(member.name)
+    if not member.isfile() or match is None:
+        return None
+    split, sentiment = match.group(1), match.group(2)
+    if sentiment != UNLABELLED_SPLIT and split not in labelled_splits:
+        return None
+    return match.groups()
+
+
 def read_review_archive(
-    archive: Path, on_bad_review: str = "error", include_unlabelled: bool = False
+    archive: Path,
+    on_bad_review: str = "error",
+    include_unlabelled: bool = False,
+    labelled_splits: tuple[str, ...] = SPLITS,
 ) -> pd.DataFrame:
     """Stream the IMDB archive into one table of reviews, without extracting it.
 
@@ -60,6 +79,9 @@ def read_review_archive(
         (n_reviews, 5) table ``text, label, split, rating, review_id``, sorted
         by split, label and id (25,000 train + 25,000 test for the full archive).
 
+        labelled_splits: which labelled splits are read (pre-training reads
+            ``("train",)``: the test reviews' files are skipped unread).
+
     Raises:
         ReviewArchiveError: unreadable archive, a missing ``train/test`` x
             ``pos/neg`` folder (or ``train/unsup`` when asked for), a bad file
@@ -69,6 +91,8 @@ def read_review_archive(
         raise ValueError(
             f"on_bad_review must be one of {BAD_REVIEW_ACTIONS}; got {on_bad_review!r}"
         )
+    if not set(labelled_splits) <= set(SPLITS):
+        raise ValueError(f"labelled_splits must be among {SPLITS}; got {labelled_splits!r}")
     start = time.perf_counter()
     texts: list[str] = []
     labels: list[int] = []
@@ -79,12 +103,10 @@ def read_review_archive(
     try:
         with tarfile.open(archive, mode="r|*") as tar:
             for member in tar:
-                match = _REVIEW_MEMBER.match(member.name)
-                if match is None and include_unlabelled:
-                    match = _UNLABELLED_MEMBER.match(member.name)
-                if not member.isfile() or match is None:
+                wanted = _wanted_member(member, include_unlabelled, labelled_splits)
+                if wanted is None:
                     continue
-                split, sentiment, review_id, rating = match.groups()
+                split, sentiment, review_id, rating = wanted
                 raw = tar.extractfile(member).read()
                 try:
                     text = raw.decode("utf-8")
@@ -129,7 +151,7 @@ def read_review_archive(
     counts = reviews.groupby(["split", "label"]).size()
     missing = [
         f"{split}/{sentiment}"
-        for split in SPLITS
+        for split in labelled_splits
         for sentiment, label in SENTIMENTS.items()
         if label >= 0 and counts.get((split, label), 0) == 0
     ]
@@ -179,6 +201,7 @@ class ImdbReviewsDataset(RawFileDataset):
         *,
         on_bad_review: str = "error",
         include_unlabelled: bool = False,
+        labelled_splits: list[str] | tuple[str, ...] = SPLITS,
         source: str = "imdb",
         relative_path: str = "aclImdb_v1.tar.gz",
         raw_dir: str = str(DEFAULT_RAW_DIR),
@@ -190,12 +213,18 @@ class ImdbReviewsDataset(RawFileDataset):
                 f"got {on_bad_review!r}"
             )
         super().__init__(source, relative_path, raw_dir=raw_dir, metadata=metadata)
+        if not set(labelled_splits) <= set(SPLITS):
+            raise DatasetError(
+                f"ImdbReviewsDataset: labelled_splits must be among {SPLITS}; "
+                f"got {labelled_splits!r}"
+            )
         self._on_bad_review = on_bad_review
         self._include_unlabelled = bool(include_unlabelled)
+        self._labelled_splits = tuple(labelled_splits)
 
     def load(self) -> pd.DataFrame:
         return read_review_archive(
-            self.fetch_local(), self._on_bad_review, self._include_unlabelled
+            self.fetch_local(), self._on_bad_review, self._include_unlabelled, self._labelled_splits
         )
 
     def _describe(self) -> dict[str, Any]:
@@ -203,4 +232,5 @@ class ImdbReviewsDataset(RawFileDataset):
             **super()._describe(),
             "on_bad_review": self._on_bad_review,
             "include_unlabelled": self._include_unlabelled,
+            "labelled_splits": list(self._labelled_splits),
         }
