@@ -38,10 +38,20 @@ def test_summary_is_the_mean_and_sample_standard_deviation():
     assert math.isnan(summarise([1.0]).std)
 
 
-def test_a_seed_is_logged_with_its_parameters_run_level_metrics_and_curves(tmp_path):
+@pytest.fixture
+def store(tmp_path):
+    """This process's MLflow pointed at a throw-away store, and back after the test."""
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    yield
+    mlflow.set_tracking_uri(previous)
+
+
+def test_a_seed_is_logged_with_its_parameters_run_level_metrics_and_curves(store):
+    import os
+
     from advanced_dl.fanout.seeds import SeedSweep, log_seed_run, metrics_outputs
 
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     sweep = SeedSweep("cora_gcn", "abc", {}, "gat")
     for seed in (1, 2, 3):
         outputs = {
@@ -68,6 +78,8 @@ def test_a_seed_is_logged_with_its_parameters_run_level_metrics_and_curves(tmp_p
     assert summary["test_accuracy"].mean == pytest.approx(0.82)
     assert summary["test_accuracy"].std == pytest.approx(0.01)
     assert mlflow.active_run() is None
+    # The process's active experiment is left alone (kedro children inherit its variable).
+    assert "MLFLOW_EXPERIMENT_ID" not in os.environ
     text = format_summary(sweep)
     assert "3 seeds (1, 2, 3)" in text and "seed_sweep=abc" in text
     with pytest.raises(ValueError, match=r"\['val_loss'\] are not logged by every run"):

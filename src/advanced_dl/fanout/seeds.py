@@ -131,7 +131,7 @@ def log_seed_run(
     """
     import mlflow
 
-    from advanced_dl.fanout.tracking import flatten, log_curves
+    from advanced_dl.fanout.tracking import experiment_id, flatten, log_curves
 
     scalars: dict[str, float] = {}
     curves: dict[str, list[float]] = {}
@@ -144,8 +144,8 @@ def log_seed_run(
     scalars["seed_seconds"] = seconds
     if "fit_seconds" in scalars:
         scalars["outside_training_seconds"] = seconds - scalars["fit_seconds"]
-    mlflow.set_experiment(pipeline)
     with mlflow.start_run(
+        experiment_id=experiment_id(pipeline),
         run_name=f"{pipeline} seed {params.get('seed')}",
         tags={**tags, "env": env or "base"},
         nested=mlflow.active_run() is not None,

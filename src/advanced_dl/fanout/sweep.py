@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from advanced_dl.fanout.space import SearchSpace, objective_value, suggest
-from advanced_dl.fanout.tracking import flatten, log_curves
+from advanced_dl.fanout.tracking import experiment_id, flatten, log_curves
 from advanced_dl.fanout.trials import EpochReport, PartResult, PipelinePart, merge, nest, run_part
 
 logger = logging.getLogger(__name__)
@@ -240,15 +240,16 @@ def _parent_run(settings: SweepSettings, name: str) -> str:
     """The sweep's parent MLflow run: the study's existing one (a resumed sweep) or a new one."""
     import mlflow
 
-    experiment = mlflow.set_experiment(settings.pipeline)
+    experiment = experiment_id(settings.pipeline)
     found = mlflow.search_runs(
-        [experiment.experiment_id],
+        [experiment],
         filter_string=f"tags.{STUDY_TAG} = '{name}' and tags.sweep = 'parent'",
         output_format="list",
     )
     if found:
         return found[0].info.run_id
     with mlflow.start_run(
+        experiment_id=experiment,
         run_name=f"sweep {settings.pipeline} ({settings.trials} trials)",
         tags={STUDY_TAG: name, "sweep": "parent", "env": settings.env or "base"},
     ) as run:
@@ -305,6 +306,7 @@ def _finish_trial(
         outcome.outside_training_seconds.append(outside)
     state = "pruned" if result.pruned else "complete"
     with mlflow.start_run(
+        experiment_id=experiment_id(space.pipeline),
         run_name=f"trial {trial.number}",
         nested=True,
         parent_run_id=parent,

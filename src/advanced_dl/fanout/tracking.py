@@ -20,6 +20,20 @@ def flatten(nested: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def experiment_id(name: str) -> str:
+    """The id of the MLflow experiment ``name``, created if new.
+
+    Unlike ``mlflow.set_experiment``, this leaves the process's active
+    experiment (and the ``MLFLOW_EXPERIMENT_ID`` variable it sets, which child
+    processes inherit) alone.
+    """
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(name)
+    return found.experiment_id if found is not None else client.create_experiment(name)
+
+
 def log_curves(run_id: str, curves: Mapping[str, list[float]]) -> None:
     """Log each curve as ``name`` at steps 0, 1, ... (one step per epoch), in batches."""
     import mlflow

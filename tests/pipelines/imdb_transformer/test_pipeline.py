@@ -32,7 +32,10 @@ def test_pipeline_runs_end_to_end_in_memory(tmp_path):
     params["vectorisation"]["sequence_length"] = 40
     pipeline = create_pipeline()
 
-    datasets = {f"{NS}.reviews": MemoryDataset(read_review_archive(archive))}
+    datasets = {
+        f"{NS}.reviews": MemoryDataset(read_review_archive(archive)),
+        f"{NS}.pretrained_encoder": MemoryDataset(None),  # conf/base: no encoder
+    }
     for group, values in params.items():
         datasets[f"params:{NS}.{group}"] = MemoryDataset(values)
     datasets["params:seed"] = MemoryDataset(42)
