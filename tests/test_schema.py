@@ -56,7 +56,7 @@ def _with(params: dict, path: str, value) -> dict:
         ("cora_gcn.tsne.max_iter", 100, "greater than or equal to 250"),
         ("cora_gcn.training.gcn.early_stopping_patience", -1, "greater than or equal to 0"),
         ("cora_gcn.dataset", "pubmed", "'cora' or 'citeseer'"),
-        ("cora_gcn.model.architecture", "gin", "'gcn' or 'gat'"),
+        ("cora_gcn.model.architecture", "gin", "'gcn', 'gat' or 'gcnii'"),
         ("cora_gcn.training.gat.early_stopping_monitor", "loss", "'val_loss'"),
         ("imdb_transformer.training.early_stopping_patience", -1, "greater than or equal to 0"),
         ("mdn_synthetic.training.distribution", "tpu", "'none' or 'mirrored'"),
