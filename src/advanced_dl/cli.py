@@ -466,14 +466,12 @@ def sweep_command(
                     tags={"optuna_study": outcome.study_name, "sweep": "test"},
                 )
                 summary = tested.summary([space.test_metric])[space.test_metric]
-                with mlflow.start_run(run_id=outcome.parent_run_id):
-                    mlflow.log_metrics(
-                        {
-                            f"{space.test_metric}_mean": summary.mean,
-                            f"{space.test_metric}_std": summary.std,
-                            "test_seeds": len(seeds),
-                        }
-                    )
+                for name, value in {
+                    f"{space.test_metric}_mean": summary.mean,
+                    f"{space.test_metric}_std": summary.std,
+                    "test_seeds": len(seeds),
+                }.items():
+                    mlflow.MlflowClient().log_metric(outcome.parent_run_id, name, float(value))
     _echo_sweep(outcome, space, written, summary, seeds)
     if seeds:
         click.echo(format_summary(tested, [space.test_metric]))

@@ -88,6 +88,8 @@ def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project)
     complete = [r for r in trials if r.data.tags["trial_state"] == "complete"]
     assert all("objective_val_loss" in r.data.metrics for r in complete)
     assert parent.data.metrics["best_val_loss"] == pytest.approx(study.best_value)
+    best_rate = study.best_params["mdn_synthetic.training.learning_rate"]
+    assert parent.data.tags["best.mdn_synthetic.training.learning_rate"] == str(best_rate)
     assert "test_ari_mean" in parent.data.metrics
     artifacts = {
         a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id, "figures")

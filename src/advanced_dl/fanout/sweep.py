@@ -222,16 +222,19 @@ def run_sweep(
     best = study.best_trial
     outcome.best_value = float(best.value)
     outcome.best_params = dict(best.params)
-    with mlflow.start_run(run_id=parent):
-        mlflow.log_params({f"best.{k}": v for k, v in best.params.items()})
-        mlflow.log_metrics(
-            {
-                f"best_{space.objective_metric}": outcome.best_value,
-                "finished_trials": outcome.finished_trials,
-                "best_trial": best.number,
-            }
-        )
-        _log_study_figures(study)
+    # The parent may be a resumed sweep's: logged through the client, as parameters
+    # cannot change, the best configuration goes to tags and best_params.json.
+    client = mlflow.MlflowClient()
+    for name, value in best.params.items():
+        client.set_tag(parent, f"best.{name}", str(value))
+    client.log_dict(parent, best.params, "best_params.json")
+    for name, value in {
+        f"best_{space.objective_metric}": outcome.best_value,
+        "finished_trials": outcome.finished_trials,
+        "best_trial": best.number,
+    }.items():
+        client.log_metric(parent, name, float(value))
+    _log_study_figures(study, parent)
     outcome.wall_seconds = time.perf_counter() - started
     return outcome
 
@@ -329,7 +332,7 @@ def _finish_trial(
     )
 
 
-def _log_study_figures(study: Any) -> None:
+def _log_study_figures(study: Any, run_id: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -347,7 +350,7 @@ def _log_study_figures(study: Any) -> None:
             logger.info("No %s figure: %s", name, error)
             continue
         figure = axes.figure if hasattr(axes, "figure") else axes[0].figure
-        mlflow.log_figure(figure, f"figures/{name}.png")
+        mlflow.MlflowClient().log_figure(run_id, figure, f"figures/{name}.png")
 
 
 def write_environment(
