@@ -287,6 +287,14 @@ def build_transformer_classifier(
     hidden = layers.Dropout(dropout_rate, name="hidden_dropout")(hidden)
     probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(hidden)
     model = keras.Model(token_ids, probabilities, name="transformer_classifier")
+    return compile_sentiment_classifier(model, optimizer, learning_rate)
+
+
+def compile_sentiment_classifier(
+    model: keras.Model, optimizer: str, learning_rate: Any
+) -> keras.Model:
+    """Compile a review classifier: ``OPTIMIZERS[optimizer]``, sparse categorical
+    cross-entropy on the class probabilities, accuracy."""
     model.compile(
         optimizer=OPTIMIZERS[optimizer](learning_rate=learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -425,9 +433,4 @@ def build_encoder_classifier(
     pooled = layers.Dropout(dropout_rate, name="pool_dropout")(pooled)
     probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(pooled)
     model = keras.Model(token_ids, probabilities, name="encoder_classifier")
-    model.compile(
-        optimizer=OPTIMIZERS[optimizer](learning_rate=learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return compile_sentiment_classifier(model, optimizer, learning_rate)
