@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,25 +86,9 @@ def plain_run_project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) ->
 
 def make_kedro_project(project: Path) -> Path:
     """Create the project copy :func:`kedro_project` describes at ``project``."""
-    project.mkdir()
-    shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    shutil.copy(REPO_ROOT / "pyproject.toml", project / "pyproject.toml")
-    shutil.copy(REPO_ROOT / ".telemetry", project / ".telemetry")
-    # kedro refuses a project without its source folder; the package imported is the installed one.
-    (project / "src").mkdir()
-    for layer in (
-        "01_raw",
-        "02_intermediate",
-        "03_primary",
-        "04_feature",
-        "05_model_input",
-        "06_models",
-        "07_model_output",
-        "08_reporting",
-    ):
-        (project / "data" / layer).mkdir(parents=True)
-    return project
+    from advanced_dl.benchmark import fresh_project_copy
+
+    return fresh_project_copy(REPO_ROOT, project)
 
 
 def kedro_environment(project: Path, **env: str | None) -> dict[str, str]:

@@ -246,3 +246,129 @@ def test_the_pretrained_transformer_is_judged_against_0_920_and_shown_with_its_a
     assert _row(render([short], [], 42, started), "imdb_transformer --env pretrained")[7] == (
         "**no**"
     )
+
+
+def _pretraining_run(resumed_from_epoch: float) -> RunResult:
+    metrics = {
+        "val_loss": 3.6,
+        "mean_tokens_per_second": 2e4,
+        "epochs_trained": 18.0,
+        "resumed_from_epoch": resumed_from_epoch,
+        "fit_seconds": 2400.0,
+    }
+    return RunResult("imdb_pretrain", "imdb_pretrain", 42, 2500.0, 4 * 1024**2, metrics, "id")
+
+
+def test_a_resumed_pretraining_run_does_not_count_as_timed():
+    when = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    assert _row(render([_pretraining_run(0.0)], [], 42, when), "imdb_pretrain")[7] == "yes"
+    resumed = render([_pretraining_run(6.0)], [], 42, when)
+    assert _row(resumed, "imdb_pretrain")[7] == "**no**"
+    assert "resumed from a checkpoint" in resumed
+
+
+def _counting_store(folder, identity, fresh=False):
+    from advanced_dl.benchmark import MeasurementStore
+
+    return MeasurementStore(folder, identity, fresh=fresh)
+
+
+def test_a_resumed_benchmark_reuses_only_what_was_recorded_at_the_same_identity(tmp_path):
+    calls = []
+
+    def measure():
+        calls.append(1)
+        return {"figure": len(calls)}
+
+    def same(x):
+        return x
+
+    identity = {"source": "abc", "machine": "2 cores, CPU", "data": "", "seed": "42"}
+    first = _counting_store(tmp_path, identity)
+    assert first.measure("run", measure, same, same) == {"figure": 1}
+    # The same command again: recorded, so not measured again; the report says so.
+    again = _counting_store(tmp_path, identity)
+    assert again.measure("run", measure, same, same) == {"figure": 1} and len(calls) == 1
+    assert "1 of its 1 measurements recorded by an earlier invocation" in again.describe()
+    # Another source (or machine, data, seed), or --fresh: measured again.
+    changed = _counting_store(tmp_path, {**identity, "source": "def"})
+    assert changed.measure("run", measure, same, same) == {"figure": 2}
+    assert _counting_store(tmp_path, {**identity, "source": "def"}, fresh=True).measure(
+        "run", measure, same, same
+    ) == {"figure": 3}
+    # A record cut short (a kill mid-write would leave only a partial file, never this)
+    # is not trusted either.
+    (tmp_path / "cut.json").write_text('{"identity": {"source": "abc", ')
+    assert _counting_store(tmp_path, identity).measure("cut", measure, same, same) == {"figure": 4}
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_the_source_fingerprint_follows_code_and_configuration_but_not_the_report(tmp_path):
+    from advanced_dl.benchmark import source_fingerprint
+
+    for name, text in {
+        "src/advanced_dl/model.py": "x = 1\n",
+        "src/advanced_dl/benchmark.py": "report = 1\n",
+        "conf/base/parameters.yml": "a: 1\n",
+        "conf/local/credentials.yml": "secret: 1\n",
+        "pyproject.toml": "[project]\n",
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    before = source_fingerprint(tmp_path)
+    (tmp_path / "src/advanced_dl/benchmark.py").write_text("report = 2\n")
+    (tmp_path / "conf/local/credentials.yml").write_text("secret: 2\n")
+    assert source_fingerprint(tmp_path) == before
+    (tmp_path / "conf/base/parameters.yml").write_text("a: 2\n")
+    assert source_fingerprint(tmp_path) != before
+
+
+def test_the_readme_block_gets_the_reports_tables_and_nothing_else_changes():
+    import pytest
+
+    from advanced_dl.benchmark import readme_tables, replace_marked_block
+
+    report = _report(20.0, MDN)
+    block = readme_tables(report, "From RESULTS.md.")
+    assert block.startswith("From RESULTS.md.\n\n| pipeline |") and "Run ids" not in block
+    readme = "# Title\n\n<!-- benchmark:begin -->\nold table\n<!-- benchmark:end -->\n\nTail.\n"
+    updated = replace_marked_block(readme, block)
+    assert "old table" not in updated and "| mdn_synthetic |" in updated
+    assert updated.startswith("# Title\n\n<!-- benchmark:begin -->\nFrom RESULTS.md.")
+    assert updated.endswith("<!-- benchmark:end -->\n\nTail.\n")
+    with pytest.raises(ValueError, match="benchmark:begin"):
+        replace_marked_block("# No markers\n", block)
+
+
+def test_seeds_and_sweep_throughput_are_judged_against_their_targets():
+    from advanced_dl.benchmark import SweepTiming
+
+    gcn_cora = PLANETOID_TARGETS[0]
+    seeds = _sweep(gcn_cora, [0.82] * 10, 3.0)
+    seeds.sweep["summary"]["outside_training_seconds"] = vars(summarise([1.3] * 10))
+    seeds.wall_seconds = 15.16
+
+    def timing(workers, outside):
+        outcome = {
+            "objective": "val_accuracy",
+            "best_value": 0.81,
+            "finished_trials": 40,
+            "wall_seconds": 138.5,
+            "trials_per_minute": 17.33,
+            "mean_outside_training_seconds": outside,
+        }
+        return SweepTiming("cora_gcn", 40, workers, "seed=42", outcome, 144.35, 1024**2)
+
+    report = render(
+        [],
+        [seeds],
+        42,
+        dt.datetime(2026, 12, 6, tzinfo=dt.UTC),
+        sweeps=[timing(1, 0.52), timing(2, 1.13)],
+    )
+    rows = [line for line in report.splitlines() if line.startswith("| `kedro s")]
+    assert rows[0].startswith("| `kedro seeds --pipelines cora_gcn --seeds 42-51")
+    assert "| 15.16 (whole command) |" in rows[0] and rows[0].endswith("| 10 seeds <= 30 s | yes |")
+    assert "--workers 1 " in rows[1] and rows[1].endswith("| yes |")
+    assert "0.52 s outside training" in rows[1] and "17.33 trials per minute" in rows[1]
+    assert "--workers 2 " in rows[2] and rows[2].endswith("| **no** |")

@@ -374,6 +374,12 @@ def seeds_command(
     show_default=True,
     help="seeds the best configuration's test metric is measured over (empty: skip)",
 )
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also write the sweep's outcome (trials, timings, best configuration) as JSON",
+)
 @click.pass_context
 def sweep_command(
     ctx: click.Context,
@@ -386,6 +392,7 @@ def sweep_command(
     storage: str | None,
     environment_name: str | None,
     test_seeds: str,
+    output: Path | None,
 ) -> None:
     """Search a pipeline's hyper-parameters with Optuna, trials on Dask; nested MLflow runs.
 
@@ -475,6 +482,11 @@ def sweep_command(
     _echo_sweep(outcome, space, written, summary, seeds)
     if seeds:
         click.echo(format_summary(tested, [space.test_metric]))
+    if output is not None:
+        import json
+
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(_sweep_record(outcome, space, written, summary), indent=2))
 
 
 def _flat(params: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -490,6 +502,34 @@ def _check_extremes(space: Any, params: dict[str, Any], check: Callable) -> None
     for dimension in space.dimensions:
         for value in dimension.extremes():
             check(merge(params, nest({space.full_path(dimension.path): value})))
+
+
+def _sweep_record(outcome: Any, space: Any, written: Path, summary: Any) -> dict[str, Any]:
+    """What ``kedro sweep --output`` writes: the study, its timings and its choice."""
+    import statistics
+
+    outside = outcome.outside_training_seconds
+    return {
+        "study": outcome.study_name,
+        "parent_run_id": outcome.parent_run_id,
+        "finished_trials": outcome.finished_trials,
+        "new_trials": outcome.new_trials,
+        "wall_seconds": outcome.wall_seconds,
+        "trials_per_minute": (
+            60 * outcome.new_trials / outcome.wall_seconds if outcome.new_trials else None
+        ),
+        "mean_trial_seconds": statistics.fmean(outcome.trial_seconds)
+        if outcome.trial_seconds
+        else None,
+        "mean_outside_training_seconds": statistics.fmean(outside) if outside else None,
+        "objective": space.objective_metric,
+        "best_value": outcome.best_value,
+        "best_params": outcome.best_params,
+        "environment": str(written),
+        "test": None
+        if summary is None
+        else {"metric": space.test_metric, "mean": summary.mean, "std": summary.std},
+    }
 
 
 def _echo_sweep(outcome: Any, space: Any, written: Path, summary: Any, seeds: list) -> None:

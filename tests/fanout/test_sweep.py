@@ -3,6 +3,7 @@ runs, a killed sweep resumed without repeating its finished trials, the written 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -65,7 +66,10 @@ def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project)
     finished_before = _finished(kedro_project)
     assert finished_before < 4
 
-    result = run_kedro(kedro_project, *SWEEP, "--trials", "4", "--test-seeds", "42")
+    outcome_file = kedro_project / "sweep.json"
+    result = run_kedro(
+        kedro_project, *SWEEP, "--trials", "4", "--test-seeds", "42", "--output", str(outcome_file)
+    )
     study = _study(kedro_project)
     states = [t.state.name for t in study.trials]
     assert sum(s in ("COMPLETE", "PRUNED") for s in states) == 4
@@ -107,6 +111,19 @@ def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project)
     assert tuned["training"]["learning_rate"] == best["mdn_synthetic.training.learning_rate"]
     assert tuned["data"] == {"n_samples": 700, "train_size": 600}  # the sweep's --params
     assert "batch_size" not in tuned["training"]  # only what differs from conf/base
+
+    # --output: what the benchmark reads back.
+    outcome = json.loads(outcome_file.read_text())
+    assert outcome["finished_trials"] == 4
+    assert outcome["new_trials"] == 4 - finished_before
+    assert outcome["parent_run_id"] == parent.info.run_id
+    assert outcome["best_value"] == pytest.approx(study.best_value)
+    assert outcome["best_params"] == study.best_params
+    assert outcome["trials_per_minute"] == pytest.approx(
+        60 * outcome["new_trials"] / outcome["wall_seconds"]
+    )
+    assert 0 <= outcome["mean_outside_training_seconds"] < outcome["mean_trial_seconds"]
+    assert outcome["test"]["metric"] == "test_ari" and 0 < outcome["test"]["mean"] <= 1
 
 
 def test_a_trial_count_below_one_is_refused_before_anything_starts():
