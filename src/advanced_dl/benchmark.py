@@ -38,6 +38,8 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from advanced_dl.data.acquisition import MIRROR_ENV_VAR
+
 # Runs the command it is given and prints its wall time and peak RSS as JSON:
 # measured in a process of its own so RUSAGE_CHILDREN covers that one run only.
 _MEASURE = """
@@ -484,7 +486,7 @@ def benchmark_identity(root: Path, seed: int) -> dict[str, str]:
     return {
         "source": source_fingerprint(root),
         "machine": f"{machine['cores']} cores, {machine['cpu']}",
-        "data": os.environ.get("ADVANCED_DL_DATA_MIRROR", ""),
+        "data": str(Path(mirror).resolve()) if (mirror := os.environ.get(MIRROR_ENV_VAR)) else "",
         "seed": str(seed),
     }
 
@@ -493,9 +495,9 @@ def _kedro_child(tracking_uri: str) -> tuple[str, dict[str, str]]:
     """This environment's ``kedro`` executable and the environment its runs get."""
     kedro = str(Path(sys.executable).parent / "kedro")
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "KEDRO_DISABLE_TELEMETRY": "1"}
-    if env.get("ADVANCED_DL_DATA_MIRROR"):
+    if env.get(MIRROR_ENV_VAR):
         # Absolute, for the runs that start in a project copy elsewhere.
-        env["ADVANCED_DL_DATA_MIRROR"] = str(Path(env["ADVANCED_DL_DATA_MIRROR"]).resolve())
+        env[MIRROR_ENV_VAR] = str(Path(env[MIRROR_ENV_VAR]).resolve())
     return kedro, env
 
 
@@ -1109,7 +1111,7 @@ def render(
         f"Measured {when} by `{command}` "
         f"on {machine['cores']} cores, {machine['memory']} RAM, {machine['cpu']}; "
         f"seed {seed}; defaults of `conf/base`; data from "
-        f"`{os.environ.get('ADVANCED_DL_DATA_MIRROR') or 'the canonical sources'}`.",
+        f"`{os.environ.get(MIRROR_ENV_VAR) or 'the canonical sources'}`.",
         "Wall time is the whole `kedro run` (start-up, data, training, tracking); "
         "peak memory is the run's peak resident set size, in GiB (1 GiB = 1.074 GB; "
         "targets in GB are checked in bytes). Figures are as measured, "
