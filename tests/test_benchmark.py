@@ -290,6 +290,7 @@ def test_a_resumed_benchmark_reuses_only_what_was_recorded_at_the_same_identity(
     again = _counting_store(tmp_path, identity)
     assert again.measure("run", measure, same, same) == {"figure": 1} and len(calls) == 1
     assert "1 of its 1 measurements recorded by an earlier invocation" in again.describe()
+    assert "source abc (commit unrecorded)" in again.describe()
     # Another source (or machine, data, seed), or --fresh: measured again.
     changed = _counting_store(tmp_path, {**identity, "source": "def"})
     assert changed.measure("run", measure, same, same) == {"figure": 2}
@@ -301,6 +302,15 @@ def test_a_resumed_benchmark_reuses_only_what_was_recorded_at_the_same_identity(
     (tmp_path / "cut.json").write_text('{"identity": {"source": "abc", ')
     assert _counting_store(tmp_path, identity).measure("cut", measure, same, same) == {"figure": 4}
     assert not list(tmp_path.glob(".*partial"))
+    # The commit measured at is kept with the record and named in the report.
+    from advanced_dl.benchmark import MeasurementStore
+
+    committed = MeasurementStore(tmp_path / "c", identity, commit="0123456789abcdef")
+    committed.measure("run", measure, same, same)
+    assert "(commit 0123456789ab)" in committed.describe()
+    resumed = MeasurementStore(tmp_path / "c", identity, commit="fedcba9876543210")
+    resumed.measure("run", measure, same, same)
+    assert "(commit 0123456789ab)" in resumed.describe()  # the recorded one, not the checkout's
 
 
 def test_the_source_fingerprint_follows_code_and_configuration_but_not_the_report(tmp_path):

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from advanced_dl.data.acquisition import MIRROR_ENV_VAR
+from advanced_dl.runtime import git_commit
 
 # Runs the command it is given and prints its wall time and peak RSS as JSON:
 # measured in a process of its own so RUSAGE_CHILDREN covers that one run only.
@@ -423,7 +424,9 @@ class MeasurementStore:
     folder: Path
     identity: dict[str, str]
     fresh: bool = False  # measure everything again
-    spans: list[tuple[str, str, bool]] = field(default_factory=list)  # (started, finished, reused)
+    commit: str | None = None  # the checkout's commit, recorded beside each measurement
+    # (started, finished, reused, commit) of each measurement in the report
+    spans: list[tuple[str, str, bool, str | None]] = field(default_factory=list)
 
     def measure(
         self,
@@ -437,7 +440,7 @@ class MeasurementStore:
         record = None if self.fresh else _read_record(path)
         if record is not None and record.get("identity") == self.identity:
             print(f"[benchmark] {key}: reusing the measurement of {record['finished']}", flush=True)
-            self.spans.append((record["started"], record["finished"], True))
+            self.spans.append((record["started"], record["finished"], True, record.get("commit")))
             return decode(record["result"])
         if record is not None:
             print(f"[benchmark] {key}: recorded for another source or machine; measuring again")
@@ -448,27 +451,32 @@ class MeasurementStore:
             "identity": self.identity,
             "started": started,
             "finished": _now(),
+            "commit": self.commit,
             "result": encode(result),
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         partial.write_text(json.dumps(record, indent=2))
         os.replace(partial, path)
-        self.spans.append((record["started"], record["finished"], False))
+        self.spans.append((record["started"], record["finished"], False, self.commit))
         return result
 
     def describe(self) -> str:
         """When the report's measurements were taken, and how many were resumed."""
         if not self.spans:
             return "no measurements"
-        first = min(started for started, _, _ in self.spans)
-        last = max(finished for _, finished, _ in self.spans)
-        reused = sum(reused for *_, reused in self.spans)
-        text = f"between {first[:16].replace('T', ' ')} and {last[:16].replace('T', ' ')} UTC"
+        first = min(span[0] for span in self.spans)
+        last = max(span[1] for span in self.spans)
+        reused = sum(span[2] for span in self.spans)
+        commits = sorted({(span[3] or "unrecorded")[:12] for span in self.spans})
+        text = (
+            f"between {first[:16].replace('T', ' ')} and {last[:16].replace('T', ' ')} UTC, "
+            f"source {self.identity['source']} (commit {', '.join(commits)})"
+        )
         if reused:
             text += (
-                f" ({reused} of its {len(self.spans)} measurements recorded by an earlier "
-                "invocation at the same source, on this machine, and reused)"
+                f"; {reused} of its {len(self.spans)} measurements recorded by an earlier "
+                "invocation at the same source, on this machine, and reused"
             )
         return text
 
@@ -1232,7 +1240,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown pipelines {unknown}; expected some of {sorted(PIPELINES)}")
     store = MeasurementStore(
-        args.log_dir / "measured", benchmark_identity(Path.cwd(), args.seed), fresh=args.fresh
+        args.log_dir / "measured",
+        benchmark_identity(Path.cwd(), args.seed),
+        fresh=args.fresh,
+        commit=git_commit(Path.cwd()),
     )
 
     def kedro_run(pipeline: str, params: str = "", env: str = "") -> RunResult:
