@@ -96,3 +96,31 @@ def test_gcnii_layer_mixes_in_the_initial_representation_and_stays_near_the_iden
         np.asarray(layer([h, h0, a])), np.maximum(0.75 * h + 0.25 * h0, 0), rtol=1e-6
     )
     assert GCNIIConv.beta_for(1, 0.5) > GCNIIConv.beta_for(64, 0.5) > 0
+
+
+def test_gcnii_reference_initialisation_draws_every_weight_within_one_over_root_fan_in():
+    import numpy as np
+    import pytest
+
+    from advanced_dl.models.gcnii import build_gcnii
+
+    n_nodes, n_features, n_classes, hidden = 5, 100, 3, 16
+    kwargs = {"layers": 2, "hidden_units": hidden, "sparse_features": False}
+    reference = build_gcnii(n_nodes, n_features, n_classes, initialisation="reference", **kwargs)
+    limits = {
+        "input_dense": 1 / np.sqrt(n_features),
+        "gcnii_1": 1 / np.sqrt(hidden),
+        "gcnii_2": 1 / np.sqrt(hidden),
+        "output_dense": 1 / np.sqrt(hidden),
+    }
+    for name, limit in limits.items():
+        kernel, *bias = reference.get_layer(name).get_weights()
+        assert np.abs(kernel).max() <= limit
+        assert np.abs(kernel).max() > 0.8 * limit  # 48 or more draws come near the edge
+        for values in bias:  # drawn from the same range, not zeros
+            assert np.abs(values).max() <= limit and values.any()
+    glorot = build_gcnii(n_nodes, n_features, n_classes, **kwargs)
+    kernel, bias = glorot.get_layer("input_dense").get_weights()
+    assert np.abs(kernel).max() > limits["input_dense"] and not bias.any()
+    with pytest.raises(ValueError, match="initialisation must be one of"):
+        build_gcnii(n_nodes, n_features, n_classes, initialisation="he", **kwargs)

@@ -97,3 +97,30 @@ def test_early_stopping_restores_the_best_validation_loss_weights(problem):
     restored_loss = (cross_entropy * val).sum() / N_NODES + float(sum(model.losses))
     assert restored_loss == pytest.approx(min(val_losses), rel=1e-4)
     assert min(val_losses) < val_losses[0]  # it learned something before stopping
+
+
+def test_val_data_loss_stopping_ignores_the_regularisation_terms(problem):
+    x, a, labels, train, val = problem
+    keras.utils.set_random_seed(0)
+    # A heavy penalty, so the two losses rank epochs differently.
+    model = build_gcn(
+        N_NODES, N_FEATURES, N_CLASSES, hidden_units=4, learning_rate=0.05, l2_factor=0.05
+    )
+    result = train_full_batch(
+        model,
+        x,
+        a,
+        labels,
+        train_mask=train,
+        val_mask=val,
+        epochs=300,
+        early_stopping=EarlyStoppingConfig(patience=3, monitor="val_data_loss"),
+    )
+    data_losses, losses = result.history["val_data_loss"], result.history["val_loss"]
+    assert len(data_losses) == len(losses) == result.epochs_trained
+    assert result.best_epoch == int(np.argmin(data_losses))
+    penalties = np.subtract(losses, data_losses)
+    assert np.all(penalties > 0)  # val_loss carries the penalty, val_data_loss does not
+    probabilities = np.asarray(model([x, a], training=False))
+    cross_entropy = -np.log(probabilities[labels.astype(bool)])
+    assert (cross_entropy * val).sum() / N_NODES == pytest.approx(min(data_losses), rel=1e-4)

@@ -34,7 +34,7 @@ from advanced_dl.training import TrainingResult, hold_then_decay, notify_epoch
 logger = logging.getLogger(__name__)
 
 LOSS_AVERAGES = ("all_nodes", "masked_nodes")
-MONITORS = ("val_loss", "val_loss_or_accuracy")
+MONITORS = ("val_loss", "val_data_loss", "val_loss_or_accuracy")
 
 
 @dataclass
@@ -49,7 +49,10 @@ class EarlyStoppingConfig:
     """When to stop and which epoch's weights to keep.
 
     ``monitor="val_loss"``: ``keras.callbacks.EarlyStopping(monitor="val_loss",
-    ...)``, step for step. ``monitor="val_loss_or_accuracy"``: the GAT paper's
+    ...)``, step for step; Keras' ``val_loss`` includes the regularisation terms.
+    ``monitor="val_data_loss"``: the same rule on the validation cross-entropy
+    alone, as the GCNII code does (its weight decay lives in the optimizer, so
+    its validation loss has none). ``monitor="val_loss_or_accuracy"``: the GAT paper's
     rule: the wait restarts whenever the validation loss reaches a new low OR
     the validation accuracy a new high (ties count), and the weights kept are
     those of the last epoch that did both.
@@ -91,7 +94,8 @@ class _EarlyStopper:
             self.best_accuracy = max(self.best_accuracy, val_accuracy)
             self._wait = 0 if lower or higher else self._wait + 1
             return self._wait >= config.patience
-        # keras.callbacks.EarlyStopping(monitor="val_loss"), step for step.
+        # keras.callbacks.EarlyStopping(monitor="val_loss"), step for step (val_loss
+        # here is whichever loss the monitor names).
         if self.best_epoch is None:
             self._keep(epoch)
         self._wait += 1
@@ -137,7 +141,8 @@ def train_full_batch(
 
     Returns:
         A ``FullBatchResult`` with Keras-named curves (``loss``, ``accuracy``,
-        ``val_loss``, ``val_accuracy``, ``learning_rate``), per-epoch wall
+        ``val_loss``, ``val_accuracy``, ``learning_rate``) and ``val_data_loss``
+        (``val_loss`` without the regularisation terms), per-epoch wall
         seconds (training step and validation) and, when early stopping
         restored them, the best epoch's weights in ``model``.
     """
@@ -174,7 +179,7 @@ def train_full_batch(
         val_probabilities = model([x, a], training=False)
         val_data_loss, val_accuracy = masked_loss_and_accuracy(val_probabilities, val_weight)
         val_loss = val_data_loss + tf.add_n([val_data_loss * 0.0, *model.losses])
-        return tf.stack([loss, accuracy, val_loss, val_accuracy])
+        return tf.stack([loss, accuracy, val_loss, val_accuracy, val_data_loss])
 
     schedule = hold_then_decay(hold_epochs, decay_rate) if hold_epochs is not None else None
     history: dict[str, list[float]] = {
@@ -183,6 +188,7 @@ def train_full_batch(
         "val_loss": [],
         "val_accuracy": [],
         "learning_rate": [],
+        "val_data_loss": [],
     }
     epoch_seconds: list[float] = []
     stopper = _EarlyStopper(early_stopping, model.get_weights)
@@ -195,14 +201,13 @@ def train_full_batch(
         epoch_start = time.perf_counter()
         if schedule is not None:
             optimizer.learning_rate.assign(schedule(epoch, float(optimizer.learning_rate.numpy())))
-        loss, accuracy, val_loss, val_accuracy = (
+        loss, accuracy, val_loss, val_accuracy, val_data_loss = (
             compiled_step(features, graph_filter).numpy().tolist()
         )
         learning_rate = float(optimizer.learning_rate.numpy())
         epoch_seconds.append(time.perf_counter() - epoch_start)
-        for name, value in zip(
-            history, (loss, accuracy, val_loss, val_accuracy, learning_rate), strict=True
-        ):
+        values = (loss, accuracy, val_loss, val_accuracy, learning_rate, val_data_loss)
+        for name, value in zip(history, values, strict=True):
             history[name].append(value)
         if verbose:
             logger.info(
@@ -224,7 +229,8 @@ def train_full_batch(
                 "val_accuracy": val_accuracy,
             },
         )
-        if stopper.should_stop(epoch, val_loss, val_accuracy):
+        monitored = val_data_loss if early_stopping.monitor == "val_data_loss" else val_loss
+        if stopper.should_stop(epoch, monitored, val_accuracy):
             logger.info("Epoch %d: early stopping", epoch + 1)
             break
     fit_seconds = time.perf_counter() - start

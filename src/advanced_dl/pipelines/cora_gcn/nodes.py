@@ -357,6 +357,7 @@ def _build_model(
             dropout_rate=float(layers["dropout_rate"]),
             conv_l2_factor=float(layers["conv_l2_factor"]),
             dense_l2_factor=float(layers["dense_l2_factor"]),
+            initialisation=layers["initialisation"],
             learning_rate=learning_rate,
         )
     if architecture == "gat":

@@ -57,6 +57,8 @@ class GcniiParameters(Schema):
     conv_l2_factor: NonNegativeFloat
     dense_l2_factor: NonNegativeFloat
     row_normalise_features: bool
+    # glorot: Keras' defaults; reference: the GCNII code's (PyTorch's) initial weights
+    initialisation: Literal["glorot", "reference"]
 
 
 class ModelParameters(Schema):
@@ -73,7 +75,7 @@ class OptimisationParameters(Schema):
     epochs: PositiveInt
     early_stopping_patience: Patience
     early_stopping_min_delta: NonNegativeFloat
-    early_stopping_monitor: Literal["val_loss", "val_loss_or_accuracy"]
+    early_stopping_monitor: Literal["val_loss", "val_data_loss", "val_loss_or_accuracy"]
     restore_best_weights: bool
     # null: Adam's rate stays constant (the reference); a number: "hold then decay".
     hold_epochs: NonNegativeInt | None
