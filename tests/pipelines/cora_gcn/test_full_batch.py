@@ -75,10 +75,11 @@ def test_constant_rate_or_hold_then_decay_and_every_epoch_timed(problem):
     assert constant.best_epoch == 2  # no early stopping: the last epoch's weights are kept
 
 
-def test_early_stopping_restores_the_best_validation_loss_weights(problem):
+def _stopped_early(model, problem, monitor: str):
+    """``model`` trained for at most 300 epochs with patience 3 on ``monitor``."""
     x, a, labels, train, val = problem
-    model = _model()
-    result = train_full_batch(
+    early_stopping = EarlyStoppingConfig(patience=3, monitor=monitor)
+    return train_full_batch(
         model,
         x,
         a,
@@ -86,8 +87,14 @@ def test_early_stopping_restores_the_best_validation_loss_weights(problem):
         train_mask=train,
         val_mask=val,
         epochs=300,
-        early_stopping=EarlyStoppingConfig(patience=3),
+        early_stopping=early_stopping,
     )
+
+
+def test_early_stopping_restores_the_best_validation_loss_weights(problem):
+    x, a, labels, _, val = problem
+    model = _model()
+    result = _stopped_early(model, problem, "val_loss")
     val_losses = result.history["val_loss"]
     assert result.epochs_trained < 300
     assert result.best_epoch == int(np.argmin(val_losses))
@@ -100,22 +107,13 @@ def test_early_stopping_restores_the_best_validation_loss_weights(problem):
 
 
 def test_val_data_loss_stopping_ignores_the_regularisation_terms(problem):
-    x, a, labels, train, val = problem
+    x, a, labels, _, val = problem
     keras.utils.set_random_seed(0)
     # A heavy penalty, so the two losses rank epochs differently.
     model = build_gcn(
         N_NODES, N_FEATURES, N_CLASSES, hidden_units=4, learning_rate=0.05, l2_factor=0.05
     )
-    result = train_full_batch(
-        model,
-        x,
-        a,
-        labels,
-        train_mask=train,
-        val_mask=val,
-        epochs=300,
-        early_stopping=EarlyStoppingConfig(patience=3, monitor="val_data_loss"),
-    )
+    result = _stopped_early(model, problem, "val_data_loss")
     data_losses, losses = result.history["val_data_loss"], result.history["val_loss"]
     assert len(data_losses) == len(losses) == result.epochs_trained
     assert result.best_epoch == int(np.argmin(data_losses))
