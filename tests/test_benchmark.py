@@ -4,6 +4,7 @@ import datetime as dt
 
 from advanced_dl.benchmark import (
     PLANETOID_TARGETS,
+    MeasurementStore,
     RunResult,
     SweepResult,
     machine_description,
@@ -267,12 +268,6 @@ def test_a_resumed_pretraining_run_does_not_count_as_timed():
     assert "resumed from a checkpoint" in resumed
 
 
-def _counting_store(folder, identity, fresh=False):
-    from advanced_dl.benchmark import MeasurementStore
-
-    return MeasurementStore(folder, identity, fresh=fresh)
-
-
 def test_a_resumed_benchmark_reuses_only_what_was_recorded_at_the_same_identity(tmp_path):
     calls = []
 
@@ -284,27 +279,25 @@ def test_a_resumed_benchmark_reuses_only_what_was_recorded_at_the_same_identity(
         return x
 
     identity = {"source": "abc", "machine": "2 cores, CPU", "data": "", "seed": "42"}
-    first = _counting_store(tmp_path, identity)
+    first = MeasurementStore(tmp_path, identity)
     assert first.measure("run", measure, same, same) == {"figure": 1}
     # The same command again: recorded, so not measured again; the report says so.
-    again = _counting_store(tmp_path, identity)
+    again = MeasurementStore(tmp_path, identity)
     assert again.measure("run", measure, same, same) == {"figure": 1} and len(calls) == 1
     assert "1 of its 1 measurements recorded by an earlier invocation" in again.describe()
     assert "source abc (commit unrecorded)" in again.describe()
     # Another source (or machine, data, seed), or --fresh: measured again.
-    changed = _counting_store(tmp_path, {**identity, "source": "def"})
+    changed = MeasurementStore(tmp_path, {**identity, "source": "def"})
     assert changed.measure("run", measure, same, same) == {"figure": 2}
-    assert _counting_store(tmp_path, {**identity, "source": "def"}, fresh=True).measure(
+    assert MeasurementStore(tmp_path, {**identity, "source": "def"}, fresh=True).measure(
         "run", measure, same, same
     ) == {"figure": 3}
     # A record cut short (a kill mid-write would leave only a partial file, never this)
     # is not trusted either.
     (tmp_path / "cut.json").write_text('{"identity": {"source": "abc", ')
-    assert _counting_store(tmp_path, identity).measure("cut", measure, same, same) == {"figure": 4}
+    assert MeasurementStore(tmp_path, identity).measure("cut", measure, same, same) == {"figure": 4}
     assert not list(tmp_path.glob(".*partial"))
     # The commit measured at is kept with the record and named in the report.
-    from advanced_dl.benchmark import MeasurementStore
-
     committed = MeasurementStore(tmp_path / "c", identity, commit="0123456789abcdef")
     committed.measure("run", measure, same, same)
     assert "(commit 0123456789ab)" in committed.describe()
