@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
+from advanced_dl.fanout.sweep import STUDY_TAG
+from advanced_dl.runtime import ABANDONED_TAG, HOST_TAG, PID_TAG, PROCESS_STARTED_TAG
 from tests.conftest import kedro_environment, run_kedro
 
 # Tiny MDN trials: a few epochs on 700 samples.
@@ -42,6 +46,31 @@ def _finished(project: Path) -> int:
     return sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
 
 
+def _leave_a_cut_short_trial_run(project: Path, pid: int, started: str) -> None:
+    """Unless the kill already did, leave what a kill while the driver logs a trial's
+    child run leaves: the run created with its tags only, still RUNNING."""
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("mdn_synthetic")
+    runs = client.search_runs([experiment.experiment_id])
+    if any(r.data.tags.get("sweep") == "trial" and "trial" not in r.data.params for r in runs):
+        return
+    (parent,) = [r for r in runs if r.data.tags.get("sweep") == "parent"]
+    client.create_run(
+        experiment.experiment_id,
+        run_name="trial cut short",
+        tags={
+            STUDY_TAG: parent.data.tags[STUDY_TAG],
+            "sweep": "trial",
+            "mlflow.parentRunId": parent.info.run_id,
+            HOST_TAG: socket.gethostname(),
+            PID_TAG: str(pid),
+            PROCESS_STARTED_TAG: started,
+        },
+    )
+
+
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project):
     kedro = Path(sys.executable).parent / "kedro"
@@ -59,9 +88,11 @@ def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project)
             assert killed.poll() is None, "the sweep ended before it could be killed"
             assert time.monotonic() < deadline, "no trial finished"
             time.sleep(0.2)
+        killed_started = f"{psutil.Process(killed.pid).create_time():.3f}"
     finally:
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait(timeout=30)
+    _leave_a_cut_short_trial_run(kedro_project, killed.pid, killed_started)
     before = {t.number: t.params for t in _study(kedro_project).trials if t.state.name != "RUNNING"}
     finished_before = _finished(kedro_project)
     assert finished_before < 4
@@ -86,11 +117,15 @@ def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project)
     assert len(parents) == 1  # the resumed sweep went on in the same parent run
     parent = parents[0]
     trials = [r for r in runs if r.data.tags.get("sweep") == "trial"]
-    # A kill while a child run is being logged leaves it started with its tags only,
-    # and RUNNING (a known defect: the resumed sweep does not close it yet). Never
-    # more than the one the driver was logging when it died.
+    # A kill while a child run is being logged leaves it started with its tags only
+    # (never more than the one the driver was logging when it died: if the kill
+    # did not, `_leave_a_cut_short_trial_run` left one); the resumed
+    # sweep marks it KILLED, saying why, instead of leaving it RUNNING for ever.
+    assert all(PID_TAG in r.data.tags for r in trials)  # what lets it tell
     cut_short = [r for r in trials if "trial" not in r.data.params]
-    assert len(cut_short) <= 1 and all(r.info.status == "RUNNING" for r in cut_short)
+    assert len(cut_short) == 1
+    assert all(r.info.status == "KILLED" and ABANDONED_TAG in r.data.tags for r in cut_short)
+    assert all(r.info.status == "FINISHED" for r in trials if r not in cut_short)
     trials = [r for r in trials if r not in cut_short]
     logged = [int(r.data.params["trial"]) for r in trials]
     finished = {t.number for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")}

@@ -32,6 +32,7 @@ from typing import Any
 from advanced_dl.fanout.space import SearchSpace, objective_value, suggest
 from advanced_dl.fanout.tracking import experiment_id, flatten, log_curves
 from advanced_dl.fanout.trials import EpochReport, PartResult, PipelinePart, merge, nest, run_part
+from advanced_dl.runtime import close_abandoned_runs, process_tags
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,9 @@ def run_sweep(
     fail_abandoned_trials(study)
     base = project_parameters(settings.project_path, settings.env, settings.runtime_params)
     parent = _parent_run(settings, name)
+    # A sweep killed while logging a trial leaves that child run RUNNING for ever.
+    for run_id in close_abandoned_runs(mlflow.MlflowClient(), parent):
+        logger.warning("MLflow run %s was left RUNNING by a killed sweep: marked KILLED", run_id)
     outcome = SweepOutcome(name, parent, float("nan"), {}, _finished(study), 0)
     logger.info(
         "Sweep %s: %d of %d trials already finished; storage %s",
@@ -313,7 +317,12 @@ def _finish_trial(
         run_name=f"trial {trial.number}",
         nested=True,
         parent_run_id=parent,
-        tags={STUDY_TAG: outcome.study_name, "sweep": "trial", "trial_state": state},
+        tags={
+            STUDY_TAG: outcome.study_name,
+            "sweep": "trial",
+            "trial_state": state,
+            **process_tags(),  # so a later sweep can tell this run was abandoned
+        },
     ) as run:
         mlflow.log_params({**values, "trial": trial.number})
         metrics = {"trial_seconds": result.seconds, "trial_number": trial.number}
