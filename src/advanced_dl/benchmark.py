@@ -1120,10 +1120,11 @@ def render(
     lines = [
         "# Benchmark results",
         "",
-        f"Measured {when} by `{command}` "
+        f"Measured by `{command.strip()}` "
         f"on {machine['cores']} cores, {machine['memory']} RAM, {machine['cpu']}; "
         f"seed {seed}; defaults of `conf/base`; data from "
-        f"`{os.environ.get(MIRROR_ENV_VAR) or 'the canonical sources'}`.",
+        f"`{os.environ.get(MIRROR_ENV_VAR) or 'the canonical sources'}`. "
+        f"Measurements taken {when}.",
         "Wall time is the whole `kedro run` (start-up, data, training, tracking); "
         "peak memory is the run's peak resident set size, in GiB (1 GiB = 1.074 GB; "
         "targets in GB are checked in bytes). Figures are as measured, "
@@ -1354,8 +1355,8 @@ def _update_readme(readme: Path, report: str, output: Path, when: str, command: 
         return
     machine = machine_description()
     source = (
-        f"From [{output.as_posix()}]({output.as_posix()}): measured {when} by `{command}` "
-        f"on {machine['cores']} cores, {machine['cpu']}."
+        f"From [{output.as_posix()}]({output.as_posix()}): measured by `{command.strip()}` "
+        f"on {machine['cores']} cores, {machine['cpu']}; measurements taken {when}."
     )
     try:
         updated = replace_marked_block(readme.read_text(), readme_tables(report, source))
