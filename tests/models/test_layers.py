@@ -21,6 +21,7 @@ from advanced_dl.features.graph import attention_support, to_sparse_tensor
 from advanced_dl.models.gat import GATConv
 from advanced_dl.models.gcn import GCNConv, SparseDropout
 from advanced_dl.models.gcnii import GCNIIConv
+from advanced_dl.models.grand import ProjectedRandomPropagation, RandomPropagation
 from advanced_dl.models.lstm_vae import GaussianSampling, ScaleFloor, VaeObjective
 from advanced_dl.models.mdn import MixtureDensityHead
 from advanced_dl.models.transformer import (
@@ -100,6 +101,24 @@ CASES: dict[str, LayerCase] = {
             tf.constant(RNG.normal(size=(5, 4)).astype("float32")),
             _graph_values()[1],
         ],
+    ),
+    "RandomPropagation": LayerCase(
+        lambda: RandomPropagation(order=2, rate=0.5, seed=1),
+        lambda: [
+            keras.Input(shape=(4,), batch_size=5, sparse=True),
+            keras.Input(shape=(5,), batch_size=5, sparse=True),
+        ],
+        lambda: [_sparse_features(), _graph_values()[1]],
+    ),
+    "ProjectedRandomPropagation": LayerCase(
+        lambda: ProjectedRandomPropagation(
+            order=2, rate=0.5, units=3, kernel_regularizer="l2", seed=1
+        ),
+        lambda: [
+            keras.Input(shape=(4,), batch_size=5, sparse=True),
+            keras.Input(shape=(5,), batch_size=5, sparse=True),
+        ],
+        lambda: [_sparse_features(), _graph_values()[1]],
     ),
     "SparseDropout": LayerCase(
         lambda: SparseDropout(0.5),

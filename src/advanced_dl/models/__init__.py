@@ -8,6 +8,7 @@ from advanced_dl.models import (
     gat,  # noqa: F401
     gcn,  # noqa: F401
     gcnii,  # noqa: F401
+    grand,  # noqa: F401
     lstm_vae,  # noqa: F401
     mdn,  # noqa: F401
     next_value,  # noqa: F401
@@ -16,7 +17,12 @@ from advanced_dl.models import (
 )
 
 # The first graph layer of each node classifier, by model name.
-HIDDEN_GRAPH_LAYERS = {"gcn": "gcn_hidden", "gat": "gat_hidden", "gcnii": "gcnii_1"}
+HIDDEN_GRAPH_LAYERS = {
+    "gcn": "gcn_hidden",
+    "gat": "gat_hidden",
+    "gcnii": "gcnii_1",
+    "grand": "grand_hidden",  # the perceptron's hidden layer, after the propagation
+}
 
 
 def hidden_activations_model(model: keras.Model) -> keras.Model:

@@ -188,7 +188,7 @@ def build_node_features(citation_graph: dict[str, Any], model: dict[str, Any]) -
 def build_graph_filter(citation_graph: dict[str, Any], model: dict[str, Any]) -> sp.csr_matrix:
     """The graph the model reads: (N, N) float32 CSR.
 
-    GCN and GCNII: the filter A_hat = D^-1/2 (A + I) D^-1/2. GAT: A + I, the
+    GCN, GCNII and GRAND: the filter A_hat = D^-1/2 (A + I) D^-1/2. GAT: A + I, the
     neighbourhoods (each node and its neighbours) its layers attend over;
     the attention supplies the weights.
     """
@@ -289,7 +289,7 @@ def train_model(
         ``compile_seconds``, ``mean_epoch_seconds`` (validation included),
         ``epochs_trained`` and ``best_epoch``.
     """
-    from .full_batch import EarlyStoppingConfig, train_full_batch
+    from .full_batch import ConsistencyConfig, EarlyStoppingConfig, train_full_batch
 
     architecture = model["architecture"]
     optimisation = training[architecture]
@@ -318,6 +318,15 @@ def train_model(
         hold_epochs=optimisation["hold_epochs"],
         decay_rate=float(optimisation["decay_rate"]),
         loss_average=optimisation["loss_average"],
+        consistency=(
+            ConsistencyConfig(
+                samples=optimisation["consistency"]["samples"],
+                weight=float(optimisation["consistency"]["weight"]),
+                temperature=float(optimisation["consistency"]["temperature"]),
+            )
+            if optimisation.get("consistency")
+            else None
+        ),
         verbose=bool(training["verbose"]),
     )
     history = result.as_metrics()
@@ -343,6 +352,22 @@ def _build_model(
 ) -> Any:
     """The compiled Keras model of ``architecture`` with its section's settings."""
     n_nodes, n_features = features_shape
+    if architecture == "grand":
+        from advanced_dl.models.grand import build_grand
+
+        return build_grand(
+            n_nodes,
+            n_features,
+            n_classes,
+            order=layers["order"],
+            dropnode_rate=float(layers["dropnode_rate"]),
+            input_dropout_rate=float(layers["input_dropout_rate"]),
+            hidden_dropout_rate=float(layers["hidden_dropout_rate"]),
+            hidden_units=layers["hidden_units"],
+            l2_factor=float(layers["l2_factor"]),
+            initialisation=layers["initialisation"],
+            learning_rate=learning_rate,
+        )
     if architecture == "gcnii":
         from advanced_dl.models.gcnii import build_gcnii
 

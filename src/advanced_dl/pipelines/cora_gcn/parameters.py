@@ -17,7 +17,7 @@ from advanced_dl.schema import (
     Schema,
 )
 
-ARCHITECTURES = ("gcn", "gat", "gcnii")
+ARCHITECTURES = ("gcn", "gat", "gcnii", "grand")
 
 
 class ReferenceSplitParameters(Schema):
@@ -61,11 +61,32 @@ class GcniiParameters(Schema):
     initialisation: Literal["glorot", "reference"]
 
 
+class GrandParameters(Schema):
+    order: NonNegativeInt  # propagation steps: the average of A_hat^k X, k = 0..order
+    dropnode_rate: DropoutRate  # chance that a node's whole feature row is dropped
+    input_dropout_rate: DropoutRate
+    hidden_dropout_rate: DropoutRate
+    hidden_units: PositiveInt
+    l2_factor: NonNegativeFloat  # on every dense kernel and bias
+    row_normalise_features: bool
+    # glorot: Keras' defaults; reference: the GRAND code's initial weights
+    initialisation: Literal["glorot", "reference"]
+
+
 class ModelParameters(Schema):
-    architecture: Literal["gcn", "gat", "gcnii"]
+    architecture: Literal["gcn", "gat", "gcnii", "grand"]
     gcn: GcnParameters
     gat: GatParameters
     gcnii: GcniiParameters
+    grand: GrandParameters
+
+
+class ConsistencyParameters(Schema):
+    """GRAND's objective: ``samples`` random versions per epoch, their consistency loss."""
+
+    samples: PositiveInt
+    weight: NonNegativeFloat  # lambda, the consistency loss's weight
+    temperature: Annotated[float, Field(gt=0, le=1)]  # sharpening of the averaged prediction
 
 
 class OptimisationParameters(Schema):
@@ -75,18 +96,23 @@ class OptimisationParameters(Schema):
     epochs: PositiveInt
     early_stopping_patience: Patience
     early_stopping_min_delta: NonNegativeFloat
-    early_stopping_monitor: Literal["val_loss", "val_data_loss", "val_loss_or_accuracy"]
+    early_stopping_monitor: Literal[
+        "val_loss", "val_data_loss", "val_loss_or_accuracy", "val_data_loss_or_accuracy"
+    ]
     restore_best_weights: bool
     # null: Adam's rate stays constant (the reference); a number: "hold then decay".
     hold_epochs: NonNegativeInt | None
     decay_rate: NonNegativeFloat
     loss_average: Literal["all_nodes", "masked_nodes"]
+    # null: one forward pass per epoch; a section: GRAND's consistency training.
+    consistency: ConsistencyParameters | None = None
 
 
 class TrainingParameters(Schema):
     gcn: OptimisationParameters
     gat: OptimisationParameters
     gcnii: OptimisationParameters
+    grand: OptimisationParameters
     verbose: bool
     distribution: str
 
