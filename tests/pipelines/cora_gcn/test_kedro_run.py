@@ -24,6 +24,7 @@ CASES = {
     ("cora", "gcn"): (2708, 7, "Neural_Networks", "planetoid/ind.cora.graph"),
     ("citeseer", "gcn"): (3327, 6, "class_0", "planetoid/ind.citeseer.graph"),
     ("cora", "gat"): (2708, 7, "Neural_Networks", "planetoid/ind.cora.graph"),
+    ("cora", "grand"): (2708, 7, "Neural_Networks", "planetoid/ind.cora.graph"),
 }
 
 

@@ -160,3 +160,25 @@ def test_only_the_chosen_planetoid_dataset_is_read(tiny_graph):
     assert graph["source"] == "reference"
     with pytest.raises(ValueError, match="Cora only"):
         build_graph(tiny_cora(), loaders, "citeseer", "reference", {"val_size": 1})
+
+
+def test_tsne_of_hidden_activations_all_equal_starts_at_random_instead_of_crashing(
+    tiny_graph, caplog
+):
+    from advanced_dl.models.grand import build_grand
+    from advanced_dl.pipelines.cora_gcn.nodes import embed_hidden_layer
+
+    features = build_node_features(tiny_graph, {"architecture": "gcn", "gcn": GCN["gcn"]})
+    graph_filter = build_graph_filter(tiny_graph, GCN)
+    n_nodes, n_features = features.shape
+    model = build_grand(n_nodes, n_features, 2, order=1, hidden_units=4)
+    # Every hidden unit at zero for every node: PCA's start would divide by zero.
+    model.get_layer("grand_hidden").set_weights(
+        [np.zeros_like(w) for w in model.get_layer("grand_hidden").get_weights()]
+    )
+    tsne = {"perplexity": 30.0, "max_iter": 250, "max_nodes": None}
+    with caplog.at_level(logging.WARNING):
+        embedding = embed_hidden_layer(model, features, graph_filter, tsne, seed=1)
+    assert "t-SNE starts at random" in caplog.text
+    assert len(embedding) == n_nodes
+    assert np.isfinite(embedding[["tsne_1", "tsne_2"]].to_numpy()).all()

@@ -509,8 +509,18 @@ def embed_hidden_layer(
     if max_nodes is not None and max_nodes < nodes.size:
         nodes = np.sort(np.random.default_rng(seed).choice(nodes, size=max_nodes, replace=False))
     perplexity = min(float(tsne["perplexity"]), (nodes.size - 1) / 3)
+    # PCA's start divides by the activations' spread: when every node has the same
+    # activations (all hidden units still at zero after a few epochs) it yields NaN, on
+    # which scikit-learn's Barnes-Hut tree crashes the process. Start at random then.
+    spread = bool(np.ptp(hidden[nodes], axis=0).any())
+    if not spread:
+        logger.warning("Every node has the same hidden activations: t-SNE starts at random")
     embedding = TSNE(
-        n_components=2, perplexity=perplexity, max_iter=max_iter, init="pca", random_state=seed
+        n_components=2,
+        perplexity=perplexity,
+        max_iter=max_iter,
+        init="pca" if spread else "random",
+        random_state=seed,
     ).fit_transform(hidden[nodes])
     return pd.DataFrame({"node": nodes, "tsne_1": embedding[:, 0], "tsne_2": embedding[:, 1]})
 
