@@ -124,3 +124,33 @@ def test_gcnii_reference_initialisation_draws_every_weight_within_one_over_root_
     assert np.abs(kernel).max() > limits["input_dense"] and not bias.any()
     with pytest.raises(ValueError, match="initialisation must be one of"):
         build_gcnii(n_nodes, n_features, n_classes, initialisation="he", **kwargs)
+
+
+def test_filter_product_and_its_gradient_match_the_dense_product_inside_a_traced_function():
+    import numpy as np
+    import scipy.sparse as sp
+    import tensorflow as tf
+
+    from advanced_dl.features.graph import to_sparse_tensor
+    from advanced_dl.models.gcn import filter_product
+
+    rng = np.random.default_rng(2)
+    # Not symmetric, so a missing transpose in the gradient would show.
+    matrix = sp.random(7, 7, density=0.4, random_state=3, format="csr", dtype=np.float32)
+    h = tf.constant(rng.normal(size=(7, 3)).astype("float32"))
+    upstream = tf.constant(rng.normal(size=(7, 3)).astype("float32"))
+
+    @tf.function(reduce_retracing=True)  # as the training step: shapes relaxed
+    def value_and_gradient(a, h):
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            output = filter_product(a)(h)
+            total = tf.reduce_sum(output * upstream)
+        return output, tape.gradient(total, h)
+
+    output, gradient = value_and_gradient(to_sparse_tensor(matrix), h)
+    dense = matrix.toarray()
+    np.testing.assert_allclose(np.asarray(output), dense @ np.asarray(h), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(gradient), dense.T @ np.asarray(upstream), rtol=1e-5, atol=1e-6
+    )

@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from advanced_dl.models.gcn import SparseDropout, compile_node_classifier
+from advanced_dl.models.gcn import SparseDropout, compile_node_classifier, filter_product
 
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
@@ -62,11 +62,8 @@ class GCNIIConv(keras.layers.Layer):
 
     def call(self, inputs: Any, mask: Any = None) -> Any:
         h, h0, a = inputs
-        a = tf.cast(a, h.dtype)  # a float32 graph under a mixed-precision policy
-        if isinstance(a, tf.SparseTensor):
-            propagated = tf.sparse.sparse_dense_matmul(a, h)
-        else:
-            propagated = tf.matmul(a, h)
+        # The product runs in float32 (TensorFlow's CSR product has no float16 kernel).
+        propagated = tf.cast(filter_product(a)(tf.cast(h, tf.float32)), h.dtype)
         support = (1 - self.alpha) * propagated + self.alpha * h0
         output = (1 - self.beta) * support + self.beta * tf.matmul(support, self.kernel)
         return self.activation(output)

@@ -21,14 +21,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from advanced_dl.models.gcn import compile_node_classifier
+from advanced_dl.models.gcn import compile_node_classifier, filter_product
 
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
 class RandomPropagation(keras.layers.Layer):
-    # Wide, untrained inputs (the word features): TensorFlow's CSR product, no gradient.
-    _propagates_features = True
-
     """DropNode, then ``X_bar = (X + A_hat X + ... + A_hat^order X) / (order + 1)``.
 
     Inputs ``[features, graph_filter]``: (N, F), dense or ``tf.SparseTensor``, and A_hat
@@ -70,7 +67,7 @@ class RandomPropagation(keras.layers.Layer):
             features = features * tf.cast(draws >= self.rate, tf.float32)
         else:
             features = features * (1.0 - self.rate)
-        multiply = _filter_product(graph_filter, csr=self._propagates_features)
+        multiply = filter_product(graph_filter)
         total = hop = features
         for _ in range(self.order):
             hop = multiply(hop)
@@ -95,9 +92,6 @@ class RandomPropagation(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
 class ProjectedRandomPropagation(RandomPropagation):
-    # Narrow projections that train: the sparse product, whose gradient TensorFlow builds.
-    _propagates_features = False
-
     """:class:`RandomPropagation` followed by a dense layer, computed in the cheaper order.
 
     ``activation(A_bar (M X) W + b)`` equals ``activation(A_bar (M (X W)) + b)``: DropNode
@@ -174,27 +168,6 @@ class ProjectedRandomPropagation(RandomPropagation):
             }
         )
         return config
-
-
-def _filter_product(graph_filter: Any, csr: bool) -> Any:
-    """``h -> A_hat h``. ``csr``: a sparse filter is converted once to TensorFlow's CSR
-    matrix, whose product with a wide dense matrix runs about 8x faster on a CPU core than
-    ``tf.sparse.sparse_dense_matmul`` (17.7 against 142 ms for CiteSeer's 3,703 columns,
-    measured here) but whose gradient fails inside a traced function (unknown shapes):
-    only for inputs nothing before has to learn."""
-    if not isinstance(graph_filter, tf.SparseTensor):
-        dense = tf.cast(graph_filter, tf.float32)
-        return lambda h: tf.matmul(dense, h)
-    graph_filter = tf.cast(graph_filter, tf.float32)
-    if not csr:
-        return lambda h: tf.sparse.sparse_dense_matmul(graph_filter, h)
-    graph_filter = tf.sparse.reorder(graph_filter)
-    matrix = tf.raw_ops.SparseTensorToCSRSparseMatrix(
-        indices=graph_filter.indices,
-        values=graph_filter.values,
-        dense_shape=graph_filter.dense_shape,
-    )
-    return lambda h: tf.stop_gradient(tf.raw_ops.SparseMatrixMatMul(a=matrix, b=h))
 
 
 def consistency_loss(probabilities: Sequence[Any], temperature: float) -> Any:
