@@ -310,7 +310,7 @@ TUNED_PLANETOID_TARGETS = (
     PlanetoidTarget(
         "citeseer", "gcnii", 0.734, None, "GCNII 73.4; GRAND 75.4", env="citeseer_tuned"
     ),
-    # GRAND: CiteSeer's (about 36 ms per epoch here) before Cora's (several times that).
+    # GRAND: CiteSeer's (tens of ms per epoch here) before Cora's (about ten times that).
     PlanetoidTarget(
         "citeseer", "grand", 0.734, None, "GCNII 73.4; GRAND 75.4", env="citeseer_grand"
     ),
