@@ -355,19 +355,9 @@ def _build_model(
     if architecture == "grand":
         from advanced_dl.models.grand import build_grand
 
-        return build_grand(
-            n_nodes,
-            n_features,
-            n_classes,
-            order=layers["order"],
-            dropnode_rate=float(layers["dropnode_rate"]),
-            input_dropout_rate=float(layers["input_dropout_rate"]),
-            hidden_dropout_rate=float(layers["hidden_dropout_rate"]),
-            hidden_units=layers["hidden_units"],
-            l2_factor=float(layers["l2_factor"]),
-            initialisation=layers["initialisation"],
-            learning_rate=learning_rate,
-        )
+        # The section's names are build_grand's arguments; the features are prepared earlier.
+        settings = {k: v for k, v in layers.items() if k != "row_normalise_features"}
+        return build_grand(n_nodes, n_features, n_classes, learning_rate=learning_rate, **settings)
     if architecture == "gcnii":
         from advanced_dl.models.gcnii import build_gcnii
 
