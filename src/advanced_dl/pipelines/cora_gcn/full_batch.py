@@ -114,7 +114,8 @@ class ConsistencyConfig:
     """GRAND's training objective (``models.grand``): each epoch calls the model
     ``samples`` times in training mode (each call draws its own random features),
     averages the supervised losses of those calls and adds ``weight`` x
-    ``consistency_loss`` of their predictions at ``temperature``.
+    ``consistency_loss`` of their predictions at ``temperature``; the ``loss``
+    curve then includes that term.
     """
 
     samples: int = 2

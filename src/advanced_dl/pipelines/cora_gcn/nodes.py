@@ -1,4 +1,4 @@
-"""Nodes of ``cora_gcn``: a GCN or GAT on a citation graph (docs/algorithms.md, section 4).
+"""Nodes of ``cora_gcn``: a GCN, GAT, GCNII or GRAND on a citation graph (docs/algorithms.md, 4).
 
 Shapes: N nodes (Cora 2708, CiteSeer 3327), F word features (1433, 3703), C
 classes (7, 6). Nodes keep
