@@ -60,3 +60,17 @@ def open_storage(url: str) -> Any:
         # Workers and the driver write at once: wait for the lock instead of failing.
         engine_kwargs["connect_args"] = {"timeout": 60}
     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+def median_pruner(startup_trials: int, warmup_epochs: int) -> Any:
+    """The sweeps' pruner: a trial stops when its validation value at an epoch falls below
+    the median of the finished trials' at that epoch, once ``startup_trials`` trials have
+    finished and from epoch ``warmup_epochs`` on. The driver creates the study with it and
+    every worker loads the study with it: a study loaded without one gets Optuna's default
+    (5 startup trials, no warm-up), not the search space's.
+    """
+    import optuna
+
+    return optuna.pruners.MedianPruner(
+        n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs
+    )

@@ -152,7 +152,7 @@ def run_sweep(
     import optuna
     from dask.distributed import wait
 
-    from advanced_dl.fanout.study import open_storage
+    from advanced_dl.fanout.study import median_pruner, open_storage
     from advanced_dl.fanout.trials import project_parameters
 
     started = time.perf_counter()
@@ -163,9 +163,7 @@ def run_sweep(
         storage=open_storage(storage),
         direction=space.direction,
         sampler=optuna.samplers.TPESampler(seed=settings.seed),
-        pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=space.startup_trials, n_warmup_steps=space.warmup_epochs
-        ),
+        pruner=median_pruner(space.startup_trials, space.warmup_epochs),
         load_if_exists=True,
     )
     fail_abandoned_trials(study)
@@ -198,7 +196,14 @@ def run_sweep(
                 settings.env,
                 trial_params,
                 (space.objective_output,),
-                EpochReport(storage, name, trial._trial_id, space.objective_metric),
+                EpochReport(
+                    storage,
+                    name,
+                    trial._trial_id,
+                    space.objective_metric,
+                    space.startup_trials,
+                    space.warmup_epochs,
+                ),
             )
             in_flight[client.submit(run_part, part, pure=False)] = (trial, values)
         if not in_flight:

@@ -32,6 +32,9 @@ class EpochReport:
     study_name: str
     trial_id: int
     metric: str  # a key of the epoch's logs, e.g. val_accuracy
+    # The search space's pruning settings (``study.median_pruner``).
+    startup_trials: int = 0
+    warmup_epochs: int = 0
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,13 @@ def run_part(part: PipelinePart) -> PartResult:
 def _pruning_observer(report: EpochReport, reported: list[float]) -> Any:
     import optuna
 
-    study = optuna.load_study(study_name=report.study_name, storage=_storage(report.storage))
+    from advanced_dl.fanout.study import median_pruner
+
+    study = optuna.load_study(
+        study_name=report.study_name,
+        storage=_storage(report.storage),
+        pruner=median_pruner(report.startup_trials, report.warmup_epochs),
+    )
     trial = optuna.trial.Trial(study, report.trial_id)
 
     def observe(epoch: int, logs: dict[str, float]) -> None:
