@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,42 @@ def crowned(metric: float | None, test_data: str, champion: Any | None, rule: Ch
     return champion.tags.get(TEST_DATA_TAG) == test_data and metric > float(champion_metric)
 
 
+ALIAS_ATTEMPTS = 5
+
+
+def _set_alias(
+    client: Any,
+    name: str,
+    version: str,
+    metric: float | None,
+    tags: Mapping[str, str],
+    rule: ChampionRule | None,
+) -> tuple[Any | None, str]:
+    """Decide ``champion`` or ``challenger`` against the current champion and set it.
+
+    Runs registering at the same moment race here: both may read "no champion" and
+    both write the alias, and the tracking database refuses the second insert of the
+    same alias (PostgreSQL: a unique-key violation, seen in the concurrency test).
+    On a refused write the champion is read again, since another run has just set
+    it, and the decision is made anew against that one.
+    """
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(1, ALIAS_ATTEMPTS + 1):
+        champion = _current_champion(client, name)
+        takes_crown = rule is None or crowned(metric, tags[TEST_DATA_TAG], champion, rule)
+        alias = CHAMPION if takes_crown else CHALLENGER
+        try:
+            client.set_registered_model_alias(name, alias, version)
+            return champion, alias
+        except MlflowException as error:
+            if attempt == ALIAS_ATTEMPTS:
+                raise
+            logger.info("Setting %s@%s was refused (%s); deciding again", name, alias, error)
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
+
+
 def register_served_model(
     client: Any, model_uri: str, name: str, run_id: str, params: Mapping[str, Any]
 ) -> tuple[str, str]:
@@ -111,11 +148,8 @@ def register_served_model(
         tags[TEST_DATA_TAG] = rule.test_data(params)
         if metric is not None:
             tags[rule.metric] = repr(float(metric))
-    champion = _current_champion(client, name)
     version = mlflow.register_model(model_uri, name, tags=tags).version
-    takes_crown = rule is None or crowned(metric, tags[TEST_DATA_TAG], champion, rule)
-    alias = CHAMPION if takes_crown else CHALLENGER
-    client.set_registered_model_alias(name, alias, version)
+    champion, alias = _set_alias(client, name, version, metric, tags, rule)
     logger.info(
         "Registered %s version %s (%s = %s) as %s%s",
         name,
