@@ -194,22 +194,18 @@ def train_full_batch(
         accuracy = tf.math.divide_no_nan(tf.reduce_sum(hits * weight), tf.reduce_sum(weight))
         return loss, accuracy
 
+    samples = consistency.samples if consistency is not None else 1
+
     @tf.function(reduce_retracing=True)
     def epoch_step(x, a):
         with tf.GradientTape() as tape:
-            if consistency is None:
-                probabilities = model([x, a], training=True)
-                data_loss, accuracy = masked_loss_and_accuracy(probabilities, train_weight)
-            else:
-                versions = [model([x, a], training=True) for _ in range(consistency.samples)]
-                losses_and_accuracies = [
-                    masked_loss_and_accuracy(p, train_weight) for p in versions
-                ]
-                data_loss = tf.add_n([pair[0] for pair in losses_and_accuracies]) / float(
-                    consistency.samples
-                )
-                accuracy = losses_and_accuracies[0][1]
-                data_loss = data_loss + consistency.weight * consistency_loss(
+            # GRAND's objective draws several random versions; every other model one.
+            versions = [model([x, a], training=True) for _ in range(samples)]
+            scored = [masked_loss_and_accuracy(p, train_weight) for p in versions]
+            data_loss = tf.add_n([pair[0] for pair in scored]) / float(samples)
+            accuracy = scored[0][1]
+            if consistency is not None:
+                data_loss += consistency.weight * consistency_loss(
                     versions, consistency.temperature
                 )
             loss = data_loss + tf.add_n([data_loss * 0.0, *model.losses])
