@@ -74,6 +74,23 @@ def test_consistency_loss_pulls_predictions_to_their_sharpened_mean():
         consistency_loss([], 0.5)
 
 
+def test_consistency_loss_with_confidence_counts_only_confident_nodes():
+    # Node 0's sharpened target is confident (max 0.94), node 1's is not (0.5).
+    p1 = np.array([[0.7, 0.3], [0.5, 0.5]], dtype="float32")
+    p2 = np.array([[0.9, 0.1], [0.4, 0.6]], dtype="float32")
+    mean = (p1 + p2) / 2
+    sharpened = mean**2 / (mean**2).sum(axis=1, keepdims=True)
+    node0 = (((p1[0] - sharpened[0]) ** 2).sum() + ((p2[0] - sharpened[0]) ** 2).sum()) / 2
+    versions = [tf.constant(p1), tf.constant(p2)]
+    confident = consistency_loss(versions, 0.5, confidence=0.8)
+    assert float(confident) == pytest.approx(float(node0), rel=1e-5)
+    # Confidence 0 is GRAND's loss, over every node; no node above it gives 0, not NaN.
+    every = consistency_loss(versions, 0.5)
+    assert float(consistency_loss(versions, 0.5, confidence=0.0)) == float(every)
+    assert float(every) != pytest.approx(float(node0), rel=1e-3)
+    assert float(consistency_loss(versions, 0.5, confidence=0.99)) == 0.0
+
+
 def test_build_grand_reference_initialisation_is_the_codes_shifted_normal():
     model = build_grand(
         50, 400, 3, hidden_units=32, sparse_features=False, initialisation="reference"

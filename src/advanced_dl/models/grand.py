@@ -170,7 +170,9 @@ class ProjectedRandomPropagation(RandomPropagation):
         return config
 
 
-def consistency_loss(probabilities: Sequence[Any], temperature: float) -> Any:
+def consistency_loss(
+    probabilities: Sequence[Any], temperature: float, confidence: float = 0.0
+) -> Any:
     """GRAND's consistency regularisation over S predictions of the same nodes.
 
     Args:
@@ -178,17 +180,26 @@ def consistency_loss(probabilities: Sequence[Any], temperature: float) -> Any:
         temperature: sharpening, in (0, 1]: the target is ``p_bar^(1/T)``
             renormalised per node, where ``p_bar`` is the mean of the S predictions;
             no gradient flows through the target.
+        confidence: in [0, 1): only nodes whose sharpened target's largest
+            probability exceeds it count (GRAND+'s confidence-aware consistency,
+            Feng et al., WWW 2022); 0 keeps every node, GRAND's loss.
 
     Returns:
-        Scalar: the mean over versions and nodes of ``sum_c (p_c - target_c)^2``.
+        Scalar: the mean over versions and counted nodes of ``sum_c (p_c - target_c)^2``
+        (0 when no node counts).
     """
     if not probabilities:
         raise ValueError("consistency_loss needs at least one prediction")
     mean = tf.add_n(list(probabilities)) / float(len(probabilities))
     powered = tf.pow(mean, 1.0 / temperature)
     target = tf.stop_gradient(powered / tf.reduce_sum(powered, axis=1, keepdims=True))
+    counted = tf.cast(tf.reduce_max(target, axis=1) > confidence, target.dtype)
+    n_counted = tf.reduce_sum(counted)
     distances = [
-        tf.reduce_mean(tf.reduce_sum(tf.square(p - target), axis=1)) for p in probabilities
+        tf.math.divide_no_nan(
+            tf.reduce_sum(tf.reduce_sum(tf.square(p - target), axis=1) * counted), n_counted
+        )
+        for p in probabilities
     ]
     return tf.add_n(distances) / float(len(distances))
 

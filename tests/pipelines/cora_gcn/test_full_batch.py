@@ -175,3 +175,5 @@ def test_consistency_training_adds_the_weighted_consistency_term_and_learns(prob
         ConsistencyConfig(samples=0)
     with pytest.raises(ValueError, match="temperature must be in"):
         ConsistencyConfig(temperature=0.0)
+    with pytest.raises(ValueError, match="confidence must be in"):
+        ConsistencyConfig(confidence=1.0)

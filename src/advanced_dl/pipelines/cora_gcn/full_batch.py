@@ -114,19 +114,23 @@ class ConsistencyConfig:
     """GRAND's training objective (``models.grand``): each epoch calls the model
     ``samples`` times in training mode (each call draws its own random features),
     averages the supervised losses of those calls and adds ``weight`` x
-    ``consistency_loss`` of their predictions at ``temperature``; the ``loss``
-    curve then includes that term.
+    ``consistency_loss`` of their predictions at ``temperature``, counting only
+    the nodes whose sharpened target exceeds ``confidence`` (0: every node); the
+    ``loss`` curve then includes that term.
     """
 
     samples: int = 2
     weight: float = 1.0
     temperature: float = 0.5
+    confidence: float = 0.0
 
     def __post_init__(self) -> None:
         if self.samples < 1:
             raise ValueError(f"consistency samples must be >= 1, got {self.samples}")
         if not 0 < self.temperature <= 1:
             raise ValueError(f"consistency temperature must be in (0, 1], got {self.temperature}")
+        if not 0 <= self.confidence < 1:
+            raise ValueError(f"consistency confidence must be in [0, 1), got {self.confidence}")
 
 
 def train_full_batch(
@@ -206,7 +210,7 @@ def train_full_batch(
             accuracy = scored[0][1]
             if consistency is not None:
                 data_loss += consistency.weight * consistency_loss(
-                    versions, consistency.temperature
+                    versions, consistency.temperature, consistency.confidence
                 )
             loss = data_loss + tf.add_n([data_loss * 0.0, *model.losses])
         gradients = tape.gradient(loss, weights)

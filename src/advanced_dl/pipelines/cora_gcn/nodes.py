@@ -323,6 +323,7 @@ def train_model(
                 samples=optimisation["consistency"]["samples"],
                 weight=float(optimisation["consistency"]["weight"]),
                 temperature=float(optimisation["consistency"]["temperature"]),
+                confidence=float(optimisation["consistency"]["confidence"]),
             )
             if optimisation.get("consistency")
             else None

@@ -87,6 +87,9 @@ class ConsistencyParameters(Schema):
     samples: PositiveInt
     weight: NonNegativeFloat  # lambda, the consistency loss's weight
     temperature: Annotated[float, Field(gt=0, le=1)]  # sharpening of the averaged prediction
+    # GRAND+'s confidence-aware loss: only nodes whose sharpened target exceeds it
+    # count; 0 counts every node (GRAND).
+    confidence: Annotated[float, Field(ge=0, lt=1)]
 
 
 class OptimisationParameters(Schema):
