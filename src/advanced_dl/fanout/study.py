@@ -74,3 +74,19 @@ def median_pruner(startup_trials: int, warmup_epochs: int) -> Any:
     return optuna.pruners.MedianPruner(
         n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs
     )
+
+
+def trial_sampler(seed: int, existing_trials: int) -> Any:
+    """The sweeps' sampler, TPE, seeded by the sweep's seed and the trials the study has.
+
+    A fresh study (no trials) draws from ``seed`` itself, so a sweep repeats. A
+    resumed study, or a second machine joining one, seeds from both numbers: seeded
+    with ``seed`` alone, its sampler would restart the random start-up draws and
+    propose the first trials' parameters again.
+    """
+    import numpy as np
+    import optuna
+
+    if existing_trials:
+        seed = int(np.random.SeedSequence([seed, existing_trials]).generate_state(1)[0])
+    return optuna.samplers.TPESampler(seed=seed)

@@ -152,7 +152,7 @@ def run_sweep(
     import optuna
     from dask.distributed import wait
 
-    from advanced_dl.fanout.study import median_pruner, open_storage
+    from advanced_dl.fanout.study import median_pruner, open_storage, trial_sampler
     from advanced_dl.fanout.trials import project_parameters
 
     started = time.perf_counter()
@@ -162,10 +162,10 @@ def run_sweep(
         study_name=name,
         storage=open_storage(storage),
         direction=space.direction,
-        sampler=optuna.samplers.TPESampler(seed=settings.seed),
         pruner=median_pruner(space.startup_trials, space.warmup_epochs),
         load_if_exists=True,
     )
+    study.sampler = trial_sampler(settings.seed, len(study.trials))
     fail_abandoned_trials(study)
     base = project_parameters(settings.project_path, settings.env, settings.runtime_params)
     parent = _parent_run(settings, name)
