@@ -139,3 +139,31 @@ def test_projecting_first_gives_the_propagate_then_dense_function():
         build_grand(N_NODES, N_FEATURES, 2, input_dropout_rate=0.5).get_layer("grand_hidden"),
         keras.layers.Dense,
     )
+    # ... and when the input dropout is moved before the propagation.
+    early = build_grand(
+        N_NODES, N_FEATURES, 2, input_dropout_rate=0.5, input_dropout_position="before_propagation"
+    )
+    assert early.get_layer("grand_hidden").feature_dropout_rate == 0.5
+    assert "input_dropout" not in [layer.name for layer in early.layers]
+    with pytest.raises(ValueError, match="input_dropout_position must be one of"):
+        build_grand(N_NODES, N_FEATURES, 2, input_dropout_position="between")
+
+
+def test_feature_dropout_before_projection_is_unbiased_and_off_at_inference():
+    features, a_hat = _graph()
+    x, a = tf.constant(features), to_sparse_tensor(a_hat)
+    layer = ProjectedRandomPropagation(
+        order=2, rate=0.0, units=3, activation=None, feature_dropout_rate=0.5, seed=3
+    )
+    reference = ProjectedRandomPropagation(order=2, rate=0.0, units=3, activation=None)
+    layer([x, a])
+    reference([x, a])
+    reference.set_weights(layer.get_weights())
+    expected = np.asarray(reference([x, a], training=True))
+    np.testing.assert_allclose(np.asarray(layer([x, a], training=False)), expected, rtol=1e-6)
+    draws = [np.asarray(layer([x, a], training=True)) for _ in range(400)]
+    assert not np.allclose(draws[0], draws[1])  # each call draws its own features
+    # Kept features are scaled by 1 / (1 - rate): linear up to here, so the mean is exact.
+    np.testing.assert_allclose(np.mean(draws, axis=0), expected, atol=0.1 * np.abs(expected).max())
+    with pytest.raises(ValueError, match="feature_dropout_rate must be in"):
+        ProjectedRandomPropagation(order=2, rate=0.0, units=3, feature_dropout_rate=1.0)

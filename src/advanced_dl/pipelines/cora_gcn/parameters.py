@@ -65,6 +65,8 @@ class GrandParameters(Schema):
     order: NonNegativeInt  # propagation steps: the average of A_hat^k X, k = 0..order
     dropnode_rate: DropoutRate  # chance that a node's whole feature row is dropped
     input_dropout_rate: DropoutRate
+    # after_propagation: the paper's; before_propagation: on the raw features (faster)
+    input_dropout_position: Literal["after_propagation", "before_propagation"]
     hidden_dropout_rate: DropoutRate
     hidden_units: PositiveInt
     l2_factor: NonNegativeFloat  # on every dense kernel and bias
