@@ -259,7 +259,7 @@ def build_grand(
     (see :func:`_reference_normal`). ``input_dropout_position``:
     ``"after_propagation"``, the paper's (on the propagated features);
     ``"before_propagation"``, on the raw features, which lets the first dense layer
-    run before the propagation (a variant, about 3.5 times faster on Cora).
+    run before the propagation (a variant, and a cheaper one: docs/pipelines/cora_gcn.md).
     """
     if initialisation not in INITIALISATIONS:
         raise ValueError(f"initialisation must be one of {INITIALISATIONS}, got {initialisation!r}")
