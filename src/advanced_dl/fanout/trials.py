@@ -32,9 +32,10 @@ class EpochReport:
     study_name: str
     trial_id: int
     metric: str  # a key of the epoch's logs, e.g. val_accuracy
-    # The search space's pruning settings (``study.median_pruner``).
-    startup_trials: int = 0
-    warmup_epochs: int = 0
+    # The search space's pruning settings (``study.median_pruner``); no defaults, since
+    # 0 and 0 would prune from the first epoch whatever the space says.
+    startup_trials: int
+    warmup_epochs: int
 
 
 @dataclass(frozen=True)
