@@ -59,6 +59,8 @@ def _with(params: dict, path: str, value) -> dict:
         ("cora_gcn.model.architecture", "gin", "'gcn', 'gat', 'gcnii' or 'grand'"),
         ("cora_gcn.training.grand.consistency.temperature", 0.0, "greater than 0"),
         ("cora_gcn.training.grand.consistency.confidence", 1.0, "less than 1"),
+        ("cora_gcn.model.grand.hop_weights", "heat", "'uniform' or 'personalized_pagerank'"),
+        ("cora_gcn.model.grand.teleport_probability", 0.0, "greater than 0"),
         ("cora_gcn.training.gat.early_stopping_monitor", "loss", "'val_loss'"),
         ("imdb_transformer.training.early_stopping_patience", -1, "greater than or equal to 0"),
         ("mdn_synthetic.training.distribution", "tpu", "'none' or 'mirrored'"),

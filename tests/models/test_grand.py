@@ -14,6 +14,7 @@ from advanced_dl.models.grand import (
     RandomPropagation,
     build_grand,
     consistency_loss,
+    hop_coefficients,
 )
 
 N_NODES, N_FEATURES = 6, 4
@@ -37,6 +38,36 @@ def test_inference_propagation_is_the_scaled_average_of_the_filter_powers():
         np.testing.assert_allclose(np.asarray(output), expected, rtol=1e-5)
     dense_filter = layer([tf.constant(features), tf.constant(dense)], training=False)
     np.testing.assert_allclose(np.asarray(dense_filter), expected, rtol=1e-5)
+
+
+def test_personalized_pagerank_hop_weights_decay_geometrically_and_sum_to_one():
+    features, a_hat = _graph()
+    dense = a_hat.toarray()
+    coefficients = hop_coefficients(2, 0.2)
+    # 0.2, 0.16, 0.128 rescaled by their sum 0.488
+    np.testing.assert_allclose(coefficients, [0.2 / 0.488, 0.16 / 0.488, 0.128 / 0.488])
+    expected = (
+        coefficients[0] * features
+        + coefficients[1] * dense @ features
+        + coefficients[2] * dense @ dense @ features
+    ) * (1 - 0.3)
+    layer = RandomPropagation(
+        order=2, rate=0.3, hop_weights="personalized_pagerank", teleport_probability=0.2
+    )
+    output = layer([tf.constant(features), to_sparse_tensor(a_hat)], training=False)
+    np.testing.assert_allclose(np.asarray(output), expected, rtol=1e-5)
+    uniform = RandomPropagation(order=2, rate=0.3)([tf.constant(features), to_sparse_tensor(a_hat)])
+    assert not np.allclose(np.asarray(uniform), expected)
+    # Teleporting always is no propagation at all.
+    assert hop_coefficients(3, 1.0) == [1.0, 0.0, 0.0, 0.0]
+    model = build_grand(
+        N_NODES, N_FEATURES, 2, hop_weights="personalized_pagerank", teleport_probability=0.2
+    )
+    assert model.get_layer("random_propagation").hop_weights == "personalized_pagerank"
+    with pytest.raises(ValueError, match="hop_weights must be one of"):
+        RandomPropagation(order=2, rate=0.3, hop_weights="heat")
+    with pytest.raises(ValueError, match="teleport_probability must be in"):
+        RandomPropagation(order=2, rate=0.3, teleport_probability=0.0)
 
 
 def test_training_drops_whole_node_rows_without_rescaling_and_redraws_each_call():

@@ -112,7 +112,14 @@ CASES: dict[str, LayerCase] = {
     ),
     "ProjectedRandomPropagation": LayerCase(
         lambda: ProjectedRandomPropagation(
-            order=2, rate=0.5, units=3, kernel_regularizer="l2", seed=1, feature_dropout_rate=0.3
+            order=2,
+            rate=0.5,
+            units=3,
+            kernel_regularizer="l2",
+            seed=1,
+            feature_dropout_rate=0.3,
+            hop_weights="personalized_pagerank",
+            teleport_probability=0.3,
         ),
         lambda: [
             keras.Input(shape=(4,), batch_size=5, sparse=True),

@@ -3,7 +3,8 @@ node classification.
 
 The graph enters only through :class:`RandomPropagation`: DropNode (each node's
 whole feature row zeroed at random) followed by mixed-order propagation, the
-average of ``A_hat^k X`` over ``k = 0..order``. A two-layer perceptron then
+average of ``A_hat^k X`` over ``k = 0..order`` (or, as GRAND+ offers, a weighted
+average with personalized-PageRank weights). A two-layer perceptron then
 classifies every node from its propagated features. Training draws several such
 random versions of the features per step and adds a consistency loss
 (:func:`consistency_loss`) that pulls each version's predictions, on every node,
@@ -23,10 +24,24 @@ import tensorflow as tf
 
 from advanced_dl.models.gcn import compile_node_classifier, filter_product
 
+HOP_WEIGHTS = ("uniform", "personalized_pagerank")
+
+
+def hop_coefficients(order: int, teleport_probability: float) -> list[float]:
+    """Personalized-PageRank weights of hops ``0..order``: ``a (1 - a)^k``, rescaled
+    to sum to 1 (the series cut at ``order``); ``a`` is ``teleport_probability``."""
+    raw = [teleport_probability * (1.0 - teleport_probability) ** k for k in range(order + 1)]
+    return [value / sum(raw) for value in raw]
+
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
 class RandomPropagation(keras.layers.Layer):
     """DropNode, then ``X_bar = (X + A_hat X + ... + A_hat^order X) / (order + 1)``.
+
+    ``hop_weights``: ``"uniform"``, GRAND's average above; ``"personalized_pagerank"``,
+    ``sum_k c_k A_hat^k X`` with ``c_k`` proportional to ``a (1 - a)^k`` and summing
+    to 1 (``a``: ``teleport_probability``), GRAND+'s "ppr" propagation (Feng et al.,
+    WWW 2022), which weighs near hops more.
 
     Inputs ``[features, graph_filter]``: (N, F), dense or ``tf.SparseTensor``, and A_hat
     (N, N), ``tf.SparseTensor`` or dense. Output (N, F), dense.
@@ -38,15 +53,29 @@ class RandomPropagation(keras.layers.Layer):
     masks for a list input; spektral's layers need the same fix).
     """
 
-    def __init__(self, order: int, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        order: int,
+        rate: float,
+        seed: int | None = None,
+        hop_weights: str = "uniform",
+        teleport_probability: float = 0.1,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if order < 0:
             raise ValueError(f"order must be >= 0, got {order}")
         if not 0 <= rate < 1:
             raise ValueError(f"rate must be in [0, 1), got {rate}")
+        if hop_weights not in HOP_WEIGHTS:
+            raise ValueError(f"hop_weights must be one of {HOP_WEIGHTS}, got {hop_weights!r}")
+        if not 0 < teleport_probability <= 1:
+            raise ValueError(f"teleport_probability must be in (0, 1], got {teleport_probability}")
         self.order = int(order)
         self.rate = float(rate)
         self.seed = seed
+        self.hop_weights = hop_weights
+        self.teleport_probability = float(teleport_probability)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
@@ -68,11 +97,19 @@ class RandomPropagation(keras.layers.Layer):
         else:
             features = features * (1.0 - self.rate)
         multiply = filter_product(graph_filter)
-        total = hop = features
-        for _ in range(self.order):
+        if self.hop_weights == "uniform":
+            total = hop = features
+            for _ in range(self.order):
+                hop = multiply(hop)
+                total = total + hop
+            return total / (self.order + 1.0)
+        coefficients = hop_coefficients(self.order, self.teleport_probability)
+        hop = features
+        total = coefficients[0] * hop
+        for coefficient in coefficients[1:]:
             hop = multiply(hop)
-            total = total + hop
-        return total / (self.order + 1.0)
+            total = total + coefficient * hop
+        return total
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:
         return None
@@ -86,7 +123,15 @@ class RandomPropagation(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({"order": self.order, "rate": self.rate, "seed": self.seed})
+        config.update(
+            {
+                "order": self.order,
+                "rate": self.rate,
+                "seed": self.seed,
+                "hop_weights": self.hop_weights,
+                "teleport_probability": self.teleport_probability,
+            }
+        )
         return config
 
 
@@ -117,9 +162,18 @@ class ProjectedRandomPropagation(RandomPropagation):
         bias_regularizer: Any = None,
         seed: int | None = None,
         feature_dropout_rate: float = 0.0,
+        hop_weights: str = "uniform",
+        teleport_probability: float = 0.1,
         **kwargs: Any,
     ) -> None:
-        super().__init__(order, rate, seed=seed, **kwargs)
+        super().__init__(
+            order,
+            rate,
+            seed=seed,
+            hop_weights=hop_weights,
+            teleport_probability=teleport_probability,
+            **kwargs,
+        )
         if not 0 <= feature_dropout_rate < 1:
             raise ValueError(f"feature_dropout_rate must be in [0, 1), got {feature_dropout_rate}")
         self.feature_dropout_rate = float(feature_dropout_rate)
@@ -244,6 +298,8 @@ def build_grand(
     sparse_features: bool = True,
     initialisation: str = "glorot",
     input_dropout_position: str = "after_propagation",
+    hop_weights: str = "uniform",
+    teleport_probability: float = 0.1,
 ) -> keras.Model:
     """GRAND's classifier, compiled; inputs ``[features, graph_filter]``.
 
@@ -260,6 +316,7 @@ def build_grand(
     ``"after_propagation"``, the paper's (on the propagated features);
     ``"before_propagation"``, on the raw features, which lets the first dense layer
     run before the propagation (a variant, and a cheaper one: docs/pipelines/cora_gcn.md).
+    ``hop_weights`` and ``teleport_probability``: as :class:`RandomPropagation`'s.
     """
     if initialisation not in INITIALISATIONS:
         raise ValueError(f"initialisation must be one of {INITIALISATIONS}, got {initialisation!r}")
@@ -305,12 +362,18 @@ def build_grand(
             bias_regularizer=keras.regularizers.l2(l2_factor),
             name="grand_hidden",
             feature_dropout_rate=input_dropout_rate,
+            hop_weights=hop_weights,
+            teleport_probability=teleport_probability,
             **initial(hidden_units),
         )([features, graph_filter])
     else:
-        propagated = RandomPropagation(order, dropnode_rate, name="random_propagation")(
-            [features, graph_filter]
-        )
+        propagated = RandomPropagation(
+            order,
+            dropnode_rate,
+            hop_weights=hop_weights,
+            teleport_probability=teleport_probability,
+            name="random_propagation",
+        )([features, graph_filter])
         hidden = keras.layers.Dropout(input_dropout_rate, name="input_dropout")(propagated)
         hidden = dense(hidden_units, "relu", "grand_hidden")(hidden)
     hidden = keras.layers.Dropout(hidden_dropout_rate, name="hidden_dropout")(hidden)

@@ -73,6 +73,10 @@ class GrandParameters(Schema):
     row_normalise_features: bool
     # glorot: Keras' defaults; reference: the GRAND code's initial weights
     initialisation: Literal["glorot", "reference"]
+    # uniform: GRAND's average over hops 0..order; personalized_pagerank: GRAND+'s
+    # weights, proportional to teleport_probability * (1 - teleport_probability)^k
+    hop_weights: Literal["uniform", "personalized_pagerank"]
+    teleport_probability: float = Field(gt=0, le=1)
 
 
 class ModelParameters(Schema):
