@@ -177,3 +177,17 @@ def test_consistency_training_adds_the_weighted_consistency_term_and_learns(prob
         ConsistencyConfig(temperature=0.0)
     with pytest.raises(ValueError, match="confidence must be in"):
         ConsistencyConfig(confidence=1.0)
+
+
+def test_consistency_warmup_ramps_the_weight_from_zero(problem):
+    ramp = ConsistencyConfig(samples=3, weight=1.5, warmup_epochs=4)
+    assert [ramp.weight_at(epoch) for epoch in (0, 2, 4, 9)] == [0.0, 0.75, 1.5, 1.5]
+    assert ConsistencyConfig(weight=1.5).weight_at(0) == 1.5
+    unweighted = _grand_epochs(problem, ConsistencyConfig(samples=3, weight=0.0), epochs=1)
+    full = _grand_epochs(problem, ConsistencyConfig(samples=3, weight=1.5), epochs=1)
+    warming = _grand_epochs(problem, ramp, epochs=1)
+    # Epoch 1 of the ramp carries no consistency term; without the ramp it does.
+    assert warming.history["loss"][0] == pytest.approx(unweighted.history["loss"][0], rel=1e-6)
+    assert full.history["loss"][0] > unweighted.history["loss"][0]
+    with pytest.raises(ValueError, match="warmup_epochs must be >= 0"):
+        ConsistencyConfig(warmup_epochs=-1)

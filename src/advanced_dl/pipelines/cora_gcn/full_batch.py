@@ -116,13 +116,22 @@ class ConsistencyConfig:
     averages the supervised losses of those calls and adds ``weight`` x
     ``consistency_loss`` of their predictions at ``temperature``, counting only
     the nodes whose sharpened target exceeds ``confidence`` (0: every node); the
-    ``loss`` curve then includes that term.
+    ``loss`` curve then includes that term. ``warmup_epochs``: the weight rises
+    linearly from 0 at the first epoch to ``weight`` at that epoch (GRAND+'s ramp,
+    so early, mostly wrong predictions are not reinforced); 0 applies it from the start.
     """
 
     samples: int = 2
     weight: float = 1.0
     temperature: float = 0.5
     confidence: float = 0.0
+    warmup_epochs: int = 0
+
+    def weight_at(self, epoch: int) -> float:
+        """The consistency weight of epoch ``epoch`` (0-based)."""
+        if self.warmup_epochs == 0:
+            return self.weight
+        return self.weight * min(1.0, epoch / self.warmup_epochs)
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -131,6 +140,8 @@ class ConsistencyConfig:
             raise ValueError(f"consistency temperature must be in (0, 1], got {self.temperature}")
         if not 0 <= self.confidence < 1:
             raise ValueError(f"consistency confidence must be in [0, 1), got {self.confidence}")
+        if self.warmup_epochs < 0:
+            raise ValueError(f"consistency warmup_epochs must be >= 0, got {self.warmup_epochs}")
 
 
 def train_full_batch(
@@ -199,6 +210,10 @@ def train_full_batch(
         return loss, accuracy
 
     samples = consistency.samples if consistency is not None else 1
+    # A variable, so the ramp changes the weight without retracing the step.
+    consistency_weight = tf.Variable(
+        consistency.weight_at(0) if consistency is not None else 0.0, trainable=False
+    )
 
     @tf.function(reduce_retracing=True)
     def epoch_step(x, a):
@@ -209,7 +224,7 @@ def train_full_batch(
             data_loss = tf.add_n([pair[0] for pair in scored]) / float(samples)
             accuracy = scored[0][1]
             if consistency is not None:
-                data_loss += consistency.weight * consistency_loss(
+                data_loss += consistency_weight * consistency_loss(
                     versions, consistency.temperature, consistency.confidence
                 )
             loss = data_loss + tf.add_n([data_loss * 0.0, *model.losses])
@@ -241,6 +256,8 @@ def train_full_batch(
         epoch_start = time.perf_counter()
         if schedule is not None:
             optimizer.learning_rate.assign(schedule(epoch, float(optimizer.learning_rate.numpy())))
+        if consistency is not None and consistency.warmup_epochs:
+            consistency_weight.assign(consistency.weight_at(epoch))
         loss, accuracy, val_loss, val_accuracy, val_data_loss = (
             compiled_step(features, graph_filter).numpy().tolist()
         )

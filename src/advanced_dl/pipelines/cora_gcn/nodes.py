@@ -324,6 +324,7 @@ def train_model(
                 weight=float(optimisation["consistency"]["weight"]),
                 temperature=float(optimisation["consistency"]["temperature"]),
                 confidence=float(optimisation["consistency"]["confidence"]),
+                warmup_epochs=int(optimisation["consistency"]["warmup_epochs"]),
             )
             if optimisation.get("consistency")
             else None

@@ -96,6 +96,8 @@ class ConsistencyParameters(Schema):
     # GRAND+'s confidence-aware loss: only nodes whose sharpened target exceeds it
     # count; 0 counts every node (GRAND).
     confidence: Annotated[float, Field(ge=0, lt=1)]
+    # the weight rises linearly from 0 over these epochs (GRAND+); 0: full from the start
+    warmup_epochs: NonNegativeInt
 
 
 class OptimisationParameters(Schema):
