@@ -106,15 +106,25 @@ def test_consistency_loss_pulls_predictions_to_their_sharpened_mean():
 
 
 def test_consistency_loss_with_confidence_counts_only_confident_nodes():
-    # Node 0's sharpened target is confident (max 0.94), node 1's is not (0.5).
+    # Averaged predictions: node 0 [0.8, 0.2] is confident, node 1 [0.45, 0.55] is not.
     p1 = np.array([[0.7, 0.3], [0.5, 0.5]], dtype="float32")
     p2 = np.array([[0.9, 0.1], [0.4, 0.6]], dtype="float32")
     mean = (p1 + p2) / 2
     sharpened = mean**2 / (mean**2).sum(axis=1, keepdims=True)
     node0 = (((p1[0] - sharpened[0]) ** 2).sum() + ((p2[0] - sharpened[0]) ** 2).sum()) / 2
     versions = [tf.constant(p1), tf.constant(p2)]
-    confident = consistency_loss(versions, 0.5, confidence=0.8)
+    confident = consistency_loss(versions, 0.5, confidence=0.7)
     assert float(confident) == pytest.approx(float(node0), rel=1e-5)
+    # The average is judged, not the sharpened target: node 0's target (0.94) clears
+    # 0.9 but its average (0.8) does not, and at temperature 0.05 node 1's target
+    # (0.97) would clear 0.6 though its average (0.55) does not.
+    assert float(consistency_loss(versions, 0.5, confidence=0.9)) == 0.0
+    assert float(consistency_loss(versions, 0.05, confidence=0.6)) > 0.0
+    mean_sharp = mean**20 / (mean**20).sum(axis=1, keepdims=True)
+    node0_sharp = (((p1[0] - mean_sharp[0]) ** 2).sum() + ((p2[0] - mean_sharp[0]) ** 2).sum()) / 2
+    assert float(consistency_loss(versions, 0.05, confidence=0.6)) == pytest.approx(
+        float(node0_sharp), rel=1e-4
+    )
     # Confidence 0 is GRAND's loss, over every node; no node above it gives 0, not NaN.
     every = consistency_loss(versions, 0.5)
     assert float(consistency_loss(versions, 0.5, confidence=0.0)) == float(every)

@@ -247,8 +247,9 @@ def consistency_loss(
         temperature: sharpening, in (0, 1]: the target is ``p_bar^(1/T)``
             renormalised per node, where ``p_bar`` is the mean of the S predictions;
             no gradient flows through the target.
-        confidence: in [0, 1): only nodes whose sharpened target's largest
-            probability exceeds it count (GRAND+'s confidence-aware consistency,
+        confidence: in [0, 1): only nodes whose averaged prediction's largest
+            probability (before sharpening) exceeds it count (GRAND+'s
+            confidence-aware consistency, as its code computes it;
             Feng et al., WWW 2022); 0 keeps every node, GRAND's loss.
 
     Returns:
@@ -260,7 +261,10 @@ def consistency_loss(
     mean = tf.add_n(list(probabilities)) / float(len(probabilities))
     powered = tf.pow(mean, 1.0 / temperature)
     target = tf.stop_gradient(powered / tf.reduce_sum(powered, axis=1, keepdims=True))
-    counted = tf.cast(tf.reduce_max(target, axis=1) > confidence, target.dtype)
+    # Judged on the average, not the target: sharpening at a low temperature makes
+    # almost any target look confident, which would let near-uniform early
+    # predictions be pulled to their arbitrary argmax.
+    counted = tf.cast(tf.reduce_max(mean, axis=1) > confidence, target.dtype)
     n_counted = tf.reduce_sum(counted)
     distances = [
         tf.math.divide_no_nan(

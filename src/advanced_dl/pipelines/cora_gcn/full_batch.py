@@ -115,7 +115,7 @@ class ConsistencyConfig:
     ``samples`` times in training mode (each call draws its own random features),
     averages the supervised losses of those calls and adds ``weight`` x
     ``consistency_loss`` of their predictions at ``temperature``, counting only
-    the nodes whose sharpened target exceeds ``confidence`` (0: every node); the
+    the nodes whose averaged prediction exceeds ``confidence`` (0: every node); the
     ``loss`` curve then includes that term. ``warmup_epochs``: the weight rises
     linearly from 0 at the first epoch to ``weight`` at that epoch (GRAND+'s ramp,
     so early, mostly wrong predictions are not reinforced); 0 applies it from the start.

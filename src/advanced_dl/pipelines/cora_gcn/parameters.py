@@ -93,7 +93,7 @@ class ConsistencyParameters(Schema):
     samples: PositiveInt
     weight: NonNegativeFloat  # lambda, the consistency loss's weight
     temperature: Annotated[float, Field(gt=0, le=1)]  # sharpening of the averaged prediction
-    # GRAND+'s confidence-aware loss: only nodes whose sharpened target exceeds it
+    # GRAND+'s confidence-aware loss: only nodes whose averaged prediction exceeds it
     # count; 0 counts every node (GRAND).
     confidence: Annotated[float, Field(ge=0, lt=1)]
     # the weight rises linearly from 0 over these epochs (GRAND+); 0: full from the start
