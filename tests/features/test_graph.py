@@ -7,7 +7,12 @@ import pytest
 import scipy.sparse as sp
 import tensorflow as tf
 
-from advanced_dl.features.graph import gcn_filter, model_inputs, to_sparse_tensor
+from advanced_dl.features.graph import (
+    gcn_filter,
+    model_inputs,
+    node_probabilities,
+    to_sparse_tensor,
+)
 
 ADJACENCY = sp.csr_matrix(
     np.array([[0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]], dtype=np.float32)
@@ -32,3 +37,27 @@ def test_sparse_tensors_keep_every_value_in_row_major_order():
     np.testing.assert_array_equal(np.asarray(tf.sparse.to_dense(tensor)), matrix.toarray())
     features, graph = model_inputs(sp.eye(4, format="csr"), gcn_filter(ADJACENCY))
     assert tuple(features.dense_shape) == (4, 4) and tuple(graph.dense_shape) == (4, 4)
+
+
+def test_node_probabilities_average_training_mode_passes_only_when_asked():
+    import keras
+
+    from advanced_dl.models.grand import build_grand
+
+    rng = np.random.default_rng(0)
+    features = sp.csr_matrix(rng.random((8, 5)).astype(np.float32))
+    ring = sp.csr_matrix(np.roll(np.eye(8), 1, axis=1) + np.roll(np.eye(8), -1, axis=1))
+    graph_filter = gcn_filter(ring.astype(np.float32))
+    keras.utils.set_random_seed(0)
+    model = build_grand(8, 5, 3, order=2, hidden_units=4, sparse_features=True)
+    inference = np.asarray(model(model_inputs(features, graph_filter), training=False))
+    np.testing.assert_array_equal(node_probabilities(model, features, graph_filter), inference)
+    # One random version is not the inference pass; the mean of many is a distribution
+    # per node, closer to the inference pass than a single version is.
+    single = node_probabilities(model, features, graph_filter, inference_samples=1)
+    many = node_probabilities(model, features, graph_filter, inference_samples=200)
+    assert not np.allclose(single, inference)
+    np.testing.assert_allclose(many.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.abs(many - inference).mean() < np.abs(single - inference).mean()
+    with pytest.raises(ValueError, match="inference_samples must be >= 0"):
+        node_probabilities(model, features, graph_filter, inference_samples=-1)

@@ -40,8 +40,8 @@ def test_served_model_matches_the_pipeline(architecture):
         model = build_gat(n_nodes, 5, 2, hidden_units=2, attention_heads=2)
     else:
         model = build_gcn(n_nodes, 5, 2, hidden_units=4)
-    _, report = nodes.evaluate_model(model, features, graph_filter, labels, masks, class_names)
-    served = nodes.build_served_model(model, features, graph_filter, graph, class_names)
+    _, report = nodes.evaluate_model(model, features, graph_filter, labels, masks, class_names, 0)
+    served = nodes.build_served_model(model, features, graph_filter, graph, class_names, 0)
 
     output = served.predict(None, pd.DataFrame({"node": [4, 0, 4]}))
     expected = np.asarray(model(nodes.model_inputs(features, graph_filter), training=False))[
@@ -55,3 +55,42 @@ def test_served_model_matches_the_pipeline(architecture):
     for bad in ([6], [-1], [1.5], ["x"], [True], ["3"]):
         with pytest.raises(InvalidInputError, match=r"node indices 0\.\.5"):
             served.predict(None, pd.DataFrame({"node": bad}))
+
+
+def test_inference_samples_reach_evaluation_and_the_served_model():
+    from advanced_dl.models.grand import build_grand
+
+    rng = np.random.default_rng(1)
+    n_nodes = 8
+    graph = {
+        "node_ids": np.array([f"p{i}" for i in range(n_nodes)], dtype=object),
+        "features": sp.csr_matrix((rng.random((n_nodes, 5)) < 0.5).astype(np.float32)),
+        "subjects": np.array(["a", "b"] * 4, dtype=object),
+        "adjacency": sp.csr_matrix(np.eye(n_nodes, k=1) + np.eye(n_nodes, k=-1), dtype=np.float32),
+        "source": "reference",
+    }
+    model_params = {"architecture": "grand", "grand": {"row_normalise_features": True}}
+    features = nodes.build_node_features(graph, model_params)
+    graph_filter = nodes.build_graph_filter(graph, model_params)
+    labels, class_names = nodes.encode_labels(graph)
+    masks = {name: np.ones(n_nodes, dtype=bool) for name in ("train", "val", "test")}
+    keras.utils.set_random_seed(0)
+    model = build_grand(n_nodes, 5, 2, order=2, hidden_units=4)
+    inference = np.asarray(model(nodes.model_inputs(features, graph_filter), training=False))
+    plain, _ = nodes.evaluate_model(model, features, graph_filter, labels, masks, class_names, 0)
+    averaged, _ = nodes.evaluate_model(
+        model, features, graph_filter, labels, masks, class_names, 30
+    )
+    assert "expectation_val_accuracy" not in plain
+    # The single inference-mode pass's validation accuracy, beside the averaged one.
+    assert averaged["expectation_val_accuracy"] == plain["selected_val_accuracy"]
+    assert averaged["test_loss"] != plain["test_loss"]
+
+    served = nodes.build_served_model(model, features, graph_filter, graph, class_names, 30)
+    reloaded = nodes.build_served_model(model, features, graph_filter, graph, class_names, 0)
+    reloaded.set_state(served.state(), served.sparse_state())
+    assert reloaded.inference_samples == 30
+    output = reloaded.predict(None, pd.DataFrame({"node": list(range(n_nodes))}))
+    probabilities = output[["probability_a", "probability_b"]].to_numpy()
+    assert not np.allclose(probabilities, inference)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

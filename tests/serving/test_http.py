@@ -121,7 +121,7 @@ def test_served_graph_model_refuses_a_node_that_is_not_an_index(tracking, tmp_pa
     _, class_names = nodes.encode_labels(graph)
     keras.utils.set_random_seed(0)
     model = build_gcn(n_nodes, 5, 2, hidden_units=4)
-    served = nodes.build_served_model(model, features, graph_filter, graph, class_names)
+    served = nodes.build_served_model(model, features, graph_filter, graph, class_names, 0)
     KerasPyfuncModelDataset(name="model").save(served)
     uri = f"runs:/{tracking.info.run_id}/model"
     in_python = mlflow.pyfunc.load_model(uri)

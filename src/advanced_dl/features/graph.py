@@ -41,6 +41,31 @@ def model_inputs(features: sp.spmatrix, graph_filter_matrix: sp.spmatrix) -> lis
     return [to_sparse_tensor(features), to_sparse_tensor(graph_filter_matrix)]
 
 
+def node_probabilities(
+    keras_model: Any,
+    features: sp.spmatrix,
+    graph_filter_matrix: sp.spmatrix,
+    inference_samples: int = 0,
+) -> np.ndarray:
+    """(N, C) class probabilities of every node, as evaluation and serving compute them.
+
+    ``inference_samples`` 0: one pass in inference mode (dropout off, DropNode replaced
+    by its expectation), what every paper here reports. N > 0: the mean of N passes
+    in training mode, each with its own dropout and DropNode draws (Monte Carlo
+    averaging over the random versions the model was trained on). The graph models
+    have no batch normalisation, whose statistics a training-mode pass would move.
+    """
+    inputs = model_inputs(features, graph_filter_matrix)
+    if inference_samples == 0:
+        return np.asarray(keras_model(inputs, training=False))
+    if inference_samples < 0:
+        raise ValueError(f"inference_samples must be >= 0, got {inference_samples}")
+    total = 0.0
+    for _ in range(inference_samples):
+        total = total + np.asarray(keras_model(inputs, training=True), dtype=np.float64)
+    return (total / inference_samples).astype(np.float32)
+
+
 def attention_support(adjacency: sp.spmatrix) -> sp.csr_matrix:
     """A + I: (N, N) float32 CSR of 0/1, the neighbourhoods a GAT layer attends over.
 

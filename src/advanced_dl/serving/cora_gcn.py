@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from advanced_dl.features import InvalidInputError, numbers_only
-from advanced_dl.features.graph import model_inputs
+from advanced_dl.features.graph import node_probabilities
 from advanced_dl.serving import KerasPyfuncModel
 
 NODE_COLUMN = "node"
@@ -38,16 +38,22 @@ class CoraGcnServingModel(KerasPyfuncModel):
         graph_filter: Any = None,
         class_names: list[str] | None = None,
         node_ids: list[str] | None = None,
+        inference_samples: int = 0,
     ) -> None:
         super().__init__(keras_model, pd.DataFrame({NODE_COLUMN: [0, 1, 2]}))
         self.features = features.tocsr() if features is not None else None
         self.graph_filter = graph_filter.tocsr() if graph_filter is not None else None
         self.class_names = list(class_names or [])
         self.node_ids = list(node_ids or [])
+        self.inference_samples = int(inference_samples)
         self._probabilities: np.ndarray | None = None
 
     def state(self) -> dict[str, Any]:
-        return {"class_names": self.class_names, "node_ids": self.node_ids}
+        return {
+            "class_names": self.class_names,
+            "node_ids": self.node_ids,
+            "inference_samples": self.inference_samples,
+        }
 
     def sparse_state(self) -> dict[str, Any]:
         return {"features": self.features, "graph_filter": self.graph_filter}
@@ -55,6 +61,7 @@ class CoraGcnServingModel(KerasPyfuncModel):
     def set_state(self, state: dict[str, Any], sparse: dict[str, Any]) -> None:
         self.class_names = list(state["class_names"])
         self.node_ids = list(state["node_ids"])
+        self.inference_samples = int(state.get("inference_samples", 0))
         self.features = sparse["features"].tocsr()
         self.graph_filter = sparse["graph_filter"].tocsr()
         self._probabilities = None
@@ -64,10 +71,13 @@ class CoraGcnServingModel(KerasPyfuncModel):
         return self.features.shape[0]
 
     def all_probabilities(self) -> np.ndarray:
-        """(N, C) class probabilities of every node, computed once on the whole graph."""
+        """(N, C) class probabilities of every node, computed once on the whole graph,
+        as evaluation computed them (``inference_samples``; with N > 0 an average of
+        N random versions, so two loads of the model agree up to that average's noise)."""
         if self._probabilities is None:
-            inputs = model_inputs(self.features, self.graph_filter)
-            self._probabilities = np.asarray(self.keras_model(inputs, training=False))
+            self._probabilities = node_probabilities(
+                self.keras_model, self.features, self.graph_filter, self.inference_samples
+            )
         return self._probabilities
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:

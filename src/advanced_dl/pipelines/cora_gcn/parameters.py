@@ -156,6 +156,8 @@ class Parameters(Schema):
     planetoid_split: PlanetoidSplitParameters
     model: ModelParameters
     training: TrainingParameters
+    # 0: one inference-mode pass (the papers'); N: the mean of N training-mode passes
+    inference_samples: NonNegativeInt
     tsne: TsneParameters
     neighbourhood_figure: NeighbourhoodFigureParameters
 
