@@ -36,6 +36,23 @@ SINGLE_THREAD_ENVIRONMENT = {
 }
 
 
+# Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (its
+# distributed.nanny.pre-spawn-environ default). Setting that variable also turns off
+# glibc's sliding mmap threshold, so every buffer above 128 KiB is mapped, faulted in
+# and unmapped on each use: a Cora GRAND epoch, whose propagation allocates 15 MB
+# tensors over and over, ran 1.77 times slower per epoch with it (measured:
+# docs/sweeps.md). Local workers keep glibc's defaults.
+WITHOUT_ENVIRONMENT = ("MALLOC_TRIM_THRESHOLD_",)
+
+
+def _worker_pre_spawn_environment() -> dict[str, Any]:
+    """Dask's pre-spawn environment for workers, without :data:`WITHOUT_ENVIRONMENT`."""
+    import dask
+
+    default = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    return {key: value for key, value in default.items() if key not in WITHOUT_ENVIRONMENT}
+
+
 class TaskFailedError(RuntimeError):
     """A task raised; the message names the task, the cause is chained."""
 
@@ -89,13 +106,18 @@ def dask_client(
                 f"the address (and ${SCHEDULER_ADDRESS_VARIABLE}) for a local cluster"
             ) from None
     else:
-        cluster = LocalCluster(
-            n_workers=local_workers(workers, None),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # any free port: runs side by side never clash
-            env=SINGLE_THREAD_ENVIRONMENT,
-        )
+        import dask
+
+        with dask.config.set(
+            {"distributed.nanny.pre-spawn-environ": _worker_pre_spawn_environment()}
+        ):
+            cluster = LocalCluster(
+                n_workers=local_workers(workers, None),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port: runs side by side never clash
+                env=SINGLE_THREAD_ENVIRONMENT,
+            )
         client = Client(cluster)
     try:
         yield client
