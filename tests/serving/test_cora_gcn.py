@@ -6,26 +6,18 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from advanced_dl.features import InvalidInputError
 from advanced_dl.models.gat import build_gat
 from advanced_dl.models.gcn import build_gcn
 from advanced_dl.pipelines.cora_gcn import nodes
+from tests.serving.graphs import path_graph
 
 
 @pytest.mark.parametrize("architecture", ["gcn", "gat"])
 def test_served_model_matches_the_pipeline(architecture):
-    rng = np.random.default_rng(0)
     n_nodes = 6
-    adjacency = sp.csr_matrix(np.eye(n_nodes, k=1) + np.eye(n_nodes, k=-1), dtype=np.float32)
-    graph = {
-        "node_ids": np.array([f"p{i}" for i in range(n_nodes)], dtype=object),
-        "features": sp.csr_matrix((rng.random((n_nodes, 5)) < 0.5).astype(np.float32)),
-        "subjects": np.array(["a", "b", "a", "b", "a", "b"], dtype=object),
-        "adjacency": adjacency,
-        "source": "reference",
-    }
+    graph = path_graph(n_nodes)
     model_params = {
         "architecture": architecture,
         "gcn": {"row_normalise_features": False},
@@ -60,15 +52,8 @@ def test_served_model_matches_the_pipeline(architecture):
 def test_inference_samples_reach_evaluation_and_the_served_model():
     from advanced_dl.models.grand import build_grand
 
-    rng = np.random.default_rng(1)
     n_nodes = 8
-    graph = {
-        "node_ids": np.array([f"p{i}" for i in range(n_nodes)], dtype=object),
-        "features": sp.csr_matrix((rng.random((n_nodes, 5)) < 0.5).astype(np.float32)),
-        "subjects": np.array(["a", "b"] * 4, dtype=object),
-        "adjacency": sp.csr_matrix(np.eye(n_nodes, k=1) + np.eye(n_nodes, k=-1), dtype=np.float32),
-        "source": "reference",
-    }
+    graph = path_graph(n_nodes, seed=1)
     model_params = {"architecture": "grand", "grand": {"row_normalise_features": True}}
     features = nodes.build_node_features(graph, model_params)
     graph_filter = nodes.build_graph_filter(graph, model_params)

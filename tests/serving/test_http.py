@@ -15,14 +15,13 @@ from pathlib import Path
 
 import keras
 import mlflow
-import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from advanced_dl.io import KerasPyfuncModelDataset
 from advanced_dl.models.mdn import build_mdn
 from advanced_dl.serving.mdn_synthetic import MdnServingModel
+from tests.serving.graphs import path_graph
 from tests.tracking_server import _wait_for, free_port
 
 
@@ -106,21 +105,13 @@ def test_served_graph_model_refuses_a_node_that_is_not_an_index(tracking, tmp_pa
     from advanced_dl.models.gcn import build_gcn
     from advanced_dl.pipelines.cora_gcn import nodes
 
-    rng = np.random.default_rng(0)
-    n_nodes = 6
-    graph = {
-        "node_ids": np.array([f"p{i}" for i in range(n_nodes)], dtype=object),
-        "features": sp.csr_matrix((rng.random((n_nodes, 5)) < 0.5).astype(np.float32)),
-        "subjects": np.array(["a", "b", "a", "b", "a", "b"], dtype=object),
-        "adjacency": sp.csr_matrix(np.eye(n_nodes, k=1) + np.eye(n_nodes, k=-1), dtype=np.float32),
-        "source": "reference",
-    }
+    graph = path_graph(6)
     model_params = {"architecture": "gcn", "gcn": {"row_normalise_features": False}}
     features = nodes.build_node_features(graph, model_params)
     graph_filter = nodes.build_graph_filter(graph, model_params)
     _, class_names = nodes.encode_labels(graph)
     keras.utils.set_random_seed(0)
-    model = build_gcn(n_nodes, 5, 2, hidden_units=4)
+    model = build_gcn(6, 5, 2, hidden_units=4)
     served = nodes.build_served_model(model, features, graph_filter, graph, class_names, 0)
     KerasPyfuncModelDataset(name="model").save(served)
     uri = f"runs:/{tracking.info.run_id}/model"
