@@ -45,12 +45,15 @@ SINGLE_THREAD_ENVIRONMENT = {
 WITHOUT_ENVIRONMENT = ("MALLOC_TRIM_THRESHOLD_",)
 
 
-def _worker_pre_spawn_environment() -> dict[str, Any]:
-    """Dask's pre-spawn environment for workers, without :data:`WITHOUT_ENVIRONMENT`."""
+@contextlib.contextmanager
+def _without_dask_worker_environment() -> Iterator[None]:
+    """Workers spawned inside get Dask's pre-spawn environment less :data:`WITHOUT_ENVIRONMENT`."""
     import dask
 
     default = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
-    return {key: value for key, value in default.items() if key not in WITHOUT_ENVIRONMENT}
+    kept = {key: value for key, value in default.items() if key not in WITHOUT_ENVIRONMENT}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": kept}):
+        yield
 
 
 class TaskFailedError(RuntimeError):
@@ -106,11 +109,7 @@ def dask_client(
                 f"the address (and ${SCHEDULER_ADDRESS_VARIABLE}) for a local cluster"
             ) from None
     else:
-        import dask
-
-        with dask.config.set(
-            {"distributed.nanny.pre-spawn-environ": _worker_pre_spawn_environment()}
-        ):
+        with _without_dask_worker_environment():
             cluster = LocalCluster(
                 n_workers=local_workers(workers, None),
                 threads_per_worker=1,

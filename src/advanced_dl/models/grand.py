@@ -97,6 +97,8 @@ class RandomPropagation(keras.layers.Layer):
         else:
             features = features * (1.0 - self.rate)
         multiply = filter_product(graph_filter)
+        # Uniform keeps its own sum-then-divide: the published runs were measured with
+        # it, and weighting each hop by 1/(order+1) rounds differently.
         if self.hop_weights == "uniform":
             total = hop = features
             for _ in range(self.order):
