@@ -191,3 +191,86 @@ def test_consistency_warmup_ramps_the_weight_from_zero(problem):
     assert full.history["loss"][0] > unweighted.history["loss"][0]
     with pytest.raises(ValueError, match="warmup_epochs must be >= 0"):
         ConsistencyConfig(warmup_epochs=-1)
+
+
+def _epochs_one_at_a_time(model, problem, epochs: int) -> list[list[np.ndarray]]:
+    """The trainable weights after each of ``epochs`` epochs trained without averaging."""
+    x, a, labels, train, val = problem
+    trajectory = []
+    for _ in range(epochs):
+        train_full_batch(
+            model,
+            x,
+            a,
+            labels,
+            train_mask=train,
+            val_mask=val,
+            epochs=1,
+            early_stopping=EarlyStoppingConfig(patience=None),
+        )
+        trajectory.append([np.array(w) for w in model.trainable_weights])
+    return trajectory
+
+
+def test_ema_validates_and_keeps_the_moving_average_while_training_goes_on_raw(problem):
+    x, a, labels, train, val = problem
+    momentum, epochs = 0.6, 5
+    reference = _model()
+    average = [np.array(w) for w in reference.trainable_weights]  # starts at the initial weights
+    for weights in _epochs_one_at_a_time(reference, problem, epochs):
+        average = [momentum * m + (1 - momentum) * w for m, w in zip(average, weights, strict=True)]
+    averaged = _model()
+    result = train_full_batch(
+        averaged,
+        x,
+        a,
+        labels,
+        train_mask=train,
+        val_mask=val,
+        epochs=epochs,
+        early_stopping=EarlyStoppingConfig(patience=None),
+        ema_momentum=momentum,
+    )
+    # The same raw trajectory (averaging never feeds back into training); the model
+    # ends with the average of it, and the last validation loss is the average's.
+    for kept, expected in zip(averaged.trainable_weights, average, strict=True):
+        np.testing.assert_allclose(np.array(kept), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(np.array(reference.trainable_weights[0]), average[0])
+    probabilities = np.asarray(averaged([x, a], training=False))
+    cross_entropy = -np.log(probabilities[labels.astype(bool)])
+    last_val_loss = (cross_entropy * val).sum() / N_NODES + float(sum(averaged.losses))
+    assert last_val_loss == pytest.approx(result.history["val_loss"][-1], rel=1e-4)
+    with pytest.raises(ValueError, match="ema_momentum must be in"):
+        train_full_batch(
+            _model(),
+            x,
+            a,
+            labels,
+            train_mask=train,
+            val_mask=val,
+            epochs=1,
+            early_stopping=EarlyStoppingConfig(patience=None),
+            ema_momentum=1.0,
+        )
+
+
+def test_ema_early_stopping_restores_the_best_epochs_average(problem):
+    x, a, labels, train, val = problem
+    model = _model()
+    result = train_full_batch(
+        model,
+        x,
+        a,
+        labels,
+        train_mask=train,
+        val_mask=val,
+        epochs=300,
+        early_stopping=EarlyStoppingConfig(patience=3),
+        ema_momentum=0.5,
+    )
+    val_losses = result.history["val_loss"]
+    assert result.best_epoch == int(np.argmin(val_losses)) < result.epochs_trained - 1
+    probabilities = np.asarray(model([x, a], training=False))
+    cross_entropy = -np.log(probabilities[labels.astype(bool)])
+    restored_loss = (cross_entropy * val).sum() / N_NODES + float(sum(model.losses))
+    assert restored_loss == pytest.approx(min(val_losses), rel=1e-4)

@@ -158,6 +158,7 @@ def train_full_batch(
     decay_rate: float = 0.1,
     loss_average: str = "all_nodes",
     consistency: ConsistencyConfig | None = None,
+    ema_momentum: float = 0.0,
     verbose: bool = True,
 ) -> FullBatchResult:
     """Train ``model`` (compiled, inputs ``[features, graph_filter]``) on the whole graph.
@@ -180,6 +181,11 @@ def train_full_batch(
         consistency: None trains on one forward pass per epoch; a
             ``ConsistencyConfig`` trains on GRAND's objective (the reported
             training accuracy is the first random version's).
+        ema_momentum: 0 validates and keeps the trained weights themselves; in
+            (0, 1), an exponential moving average of them (Polyak averaging, as
+            Keras' ``use_ema``): after every update ``average = m * average +
+            (1 - m) * weights``, and validation, early stopping and the kept
+            weights use the average while training goes on from the raw weights.
 
     Returns:
         A ``FullBatchResult`` with Keras-named curves (``loss``, ``accuracy``,
@@ -209,6 +215,21 @@ def train_full_batch(
         accuracy = tf.math.divide_no_nan(tf.reduce_sum(hits * weight), tf.reduce_sum(weight))
         return loss, accuracy
 
+    if not 0 <= ema_momentum < 1:
+        raise ValueError(f"ema_momentum must be in [0, 1), got {ema_momentum}")
+    averages = [tf.Variable(w, trainable=False) for w in weights] if ema_momentum else []
+    # Where the raw weights wait while validation runs on the averages.
+    parked = [tf.Variable(w, trainable=False) for w in weights] if ema_momentum else []
+
+    def swap_in(values):
+        for spare, weight, value in zip(parked, weights, values, strict=True):
+            spare.assign(weight)
+            weight.assign(value)
+
+    def swap_back():
+        for spare, weight in zip(parked, weights, strict=True):
+            weight.assign(spare)
+
     samples = consistency.samples if consistency is not None else 1
     # A variable, so the ramp changes the weight without retracing the step.
     consistency_weight = tf.Variable(
@@ -230,11 +251,26 @@ def train_full_batch(
             loss = data_loss + tf.add_n([data_loss * 0.0, *model.losses])
         gradients = tape.gradient(loss, weights)
         optimizer.apply_gradients(zip(gradients, weights, strict=True))
+        if averages:
+            for average, weight in zip(averages, weights, strict=True):
+                average.assign(ema_momentum * average + (1.0 - ema_momentum) * weight)
+            swap_in(averages)
         # Validation after the update, as Keras does at the end of an epoch.
         val_probabilities = model([x, a], training=False)
         val_data_loss, val_accuracy = masked_loss_and_accuracy(val_probabilities, val_weight)
         val_loss = val_data_loss + tf.add_n([val_data_loss * 0.0, *model.losses])
+        if averages:
+            swap_back()
         return tf.stack([loss, accuracy, val_loss, val_accuracy, val_data_loss])
+
+    def kept_weights() -> list:
+        """What early stopping keeps: ``model.get_weights()``, with the averages when on."""
+        if not averages:
+            return model.get_weights()
+        swap_in(averages)
+        kept = model.get_weights()
+        swap_back()
+        return kept
 
     schedule = hold_then_decay(hold_epochs, decay_rate) if hold_epochs is not None else None
     history: dict[str, list[float]] = {
@@ -246,7 +282,7 @@ def train_full_batch(
         "val_data_loss": [],
     }
     epoch_seconds: list[float] = []
-    stopper = _EarlyStopper(early_stopping, model.get_weights)
+    stopper = _EarlyStopper(early_stopping, kept_weights)
     start = time.perf_counter()
     # Trace (build the TensorFlow graph) once, before the timed epochs.
     compiled_step = epoch_step.get_concrete_function(features, graph_filter)
@@ -298,6 +334,8 @@ def train_full_batch(
         logger.info("Restored the weights of the best epoch: %d", best_epoch + 1)
     else:
         best_epoch = len(epoch_seconds) - 1  # the weights kept are the last epoch's
+        if averages:
+            swap_in(averages)
     return FullBatchResult(
         history=history,
         fit_seconds=fit_seconds,

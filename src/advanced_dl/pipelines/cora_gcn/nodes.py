@@ -330,6 +330,7 @@ def train_model(
             if optimisation.get("consistency")
             else None
         ),
+        ema_momentum=float(optimisation["ema_momentum"]),
         verbose=bool(training["verbose"]),
     )
     history = result.as_metrics()

@@ -115,6 +115,8 @@ class OptimisationParameters(Schema):
     hold_epochs: NonNegativeInt | None
     decay_rate: NonNegativeFloat
     loss_average: Literal["all_nodes", "masked_nodes"]
+    # 0: validate and keep the trained weights; in (0, 1): their moving average
+    ema_momentum: Annotated[float, Field(ge=0, lt=1)]
     # null: one forward pass per epoch; a section: GRAND's consistency training.
     consistency: ConsistencyParameters | None = None
 
