@@ -67,6 +67,8 @@ def _with(params: dict, path: str, value) -> dict:
         ("cora_gcn.training.distribution", "mirrored", "full-batch on one device"),
         ("nab_benchmark.detector.out_of_range.tolerance", -0.05, "greater than or equal to 0"),
         ("nab_benchmark.detector.out_of_range.cooldown_rows", 2.5, "valid integer"),
+        ("nab_benchmark.selection.history_rows", [], "at least 1 item"),
+        ("cora_gcn.training.grand.ema_momentum", 1.0, "less than 1"),
     ],
 )
 def test_a_bad_value_is_named_with_what_was_expected_and_given(path, value, expected):
@@ -75,6 +77,15 @@ def test_a_bad_value_is_named_with_what_was_expected_and_given(path, value, expe
         validate_run_parameters(params, PIPELINES)
     message = str(error.value)
     assert f"'{path}'" in message and expected in message and f"got {value!r}" in message
+
+
+def test_a_selection_grid_history_shorter_than_the_detector_needs_is_refused():
+    params = _with(project_parameters(), "nab_benchmark.selection.history_rows", [500, 10])
+    with pytest.raises(ParameterError) as error:
+        validate_run_parameters(params, PIPELINES)
+    message = str(error.value)
+    assert "selection" in message
+    assert "min_history_rows (20) must not exceed history_rows (10)" in message
 
 
 def test_patience_zero_is_valid_everywhere():

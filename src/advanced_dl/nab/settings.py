@@ -133,19 +133,31 @@ class SelectionGrid(Schema):
     """The settings that can change without retraining, tried in every combination."""
 
     average_rows: Annotated[list[PositiveInt], Field(min_length=1)]
+    history_rows: Annotated[list[PositiveInt], Field(min_length=1)]
     new_high_rows: Annotated[list[NonNegativeInt], Field(min_length=1)]
     combine: Annotated[list[Combine], Field(min_length=1)]
     out_of_range: Annotated[list[OutOfRangeSettings | None], Field(min_length=1)]
 
     def combinations(self, detector: DetectorSettings) -> list[DetectorSettings]:
-        """``detector`` under every combination of the grid, in the grid's order."""
+        """``detector`` under every combination of the grid, in the grid's order.
+
+        Raises ``ValueError`` (pydantic's) when a ``history_rows`` of the grid is
+        below the detector's ``scoring.min_history_rows``.
+        """
         grid = []
-        for average_rows, new_high_rows, combine, out_of_range in itertools.product(
-            self.average_rows, self.new_high_rows, self.combine, self.out_of_range
+        for average_rows, history_rows, new_high_rows, combine, out_of_range in itertools.product(
+            self.average_rows,
+            self.history_rows,
+            self.new_high_rows,
+            self.combine,
+            self.out_of_range,
         ):
-            scoring = detector.scoring.model_copy(
-                update={
+            # Validated again, so a history shorter than min_history_rows is refused.
+            scoring = ScoringSettings.model_validate(
+                detector.scoring.model_dump()
+                | {
                     "average_rows": average_rows,
+                    "history_rows": history_rows,
                     "new_high_rows": new_high_rows,
                     "combine": combine,
                 }

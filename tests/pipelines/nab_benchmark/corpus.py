@@ -69,6 +69,6 @@ def tiny_parameters() -> dict:
     detector["lstm_vae"]["training"].update(epochs=1, batch_size=16)
     detector["next_value"].update(look_back=8, epochs=2, hidden_units=8)
     detector["scoring"].update(history_rows=200, min_history_rows=10, new_high_rows=20)
-    params["selection"].update(average_rows=[1, 2], new_high_rows=[20])
+    params["selection"].update(average_rows=[1, 2], history_rows=[200], new_high_rows=[20])
     params["dask"]["workers"] = 1
     return params

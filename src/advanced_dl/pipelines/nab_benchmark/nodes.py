@@ -242,8 +242,8 @@ def cross_category_scores(
 
     Returns:
         - ``corpus_score_{profile}_cross_category``: the corpus score of the held-out scores;
-        - (profiles x categories, 9) table ``profile, held_out, average_rows,
-          new_high_rows, combine, out_of_range_tolerance, out_of_range_cooldown_rows,
+        - (profiles x categories, 10) table ``profile, held_out, average_rows,
+          history_rows, new_high_rows, combine, out_of_range_tolerance, out_of_range_cooldown_rows,
           threshold, held_out_raw``: what each fold chose and what it scored.
     """
     settings = DetectorSettings.model_validate(detector)
@@ -273,6 +273,7 @@ def cross_category_scores(
                     "profile": profile,
                     "held_out": category,
                     "average_rows": choice.settings.scoring.average_rows,
+                    "history_rows": choice.settings.scoring.history_rows,
                     "new_high_rows": choice.settings.scoring.new_high_rows,
                     "combine": choice.settings.scoring.combine,
                     "out_of_range_tolerance": None if rule is None else rule.tolerance,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from advanced_dl.nab.settings import DetectorSettings, SelectionGrid
 from advanced_dl.pipelines.nab_anomaly.parameters import SeriesName
@@ -44,3 +44,14 @@ class Parameters(Schema):
     @classmethod
     def _names_from_command_line(cls, value: object) -> object:
         return series_selection(value)
+
+    @model_validator(mode="after")
+    def _selection_fits_the_detector(self) -> Parameters:
+        # Before any training: every setting of the grid must be a valid detector.
+        try:
+            self.selection.combinations(self.detector)
+        except ValueError as error:
+            raise ValueError(
+                f"selection: a combination is invalid for the detector: {error}"
+            ) from None
+        return self
