@@ -48,6 +48,22 @@ def _model() -> keras.Model:
     return build_gcn(N_NODES, N_FEATURES, N_CLASSES, hidden_units=4, learning_rate=0.05)
 
 
+def _fit(model, problem, epochs: int, patience: int | None = None, monitor="val_loss", **options):
+    """``train_full_batch`` on ``problem`` for at most ``epochs`` epochs."""
+    x, a, labels, train, val = problem
+    return train_full_batch(
+        model,
+        x,
+        a,
+        labels,
+        train_mask=train,
+        val_mask=val,
+        epochs=epochs,
+        early_stopping=EarlyStoppingConfig(patience=patience, monitor=monitor),
+        **options,
+    )
+
+
 def test_constant_rate_or_hold_then_decay_and_every_epoch_timed(problem):
     x, a, labels, train, val = problem
     result = train_full_batch(
@@ -82,18 +98,7 @@ def test_constant_rate_or_hold_then_decay_and_every_epoch_timed(problem):
 
 def _stopped_early(model, problem, monitor: str):
     """``model`` trained for at most 300 epochs with patience 3 on ``monitor``."""
-    x, a, labels, train, val = problem
-    early_stopping = EarlyStoppingConfig(patience=3, monitor=monitor)
-    return train_full_batch(
-        model,
-        x,
-        a,
-        labels,
-        train_mask=train,
-        val_mask=val,
-        epochs=300,
-        early_stopping=early_stopping,
-    )
+    return _fit(model, problem, epochs=300, patience=3, monitor=monitor)
 
 
 def test_early_stopping_restores_the_best_validation_loss_weights(problem):
@@ -146,21 +151,9 @@ def test_val_data_loss_or_accuracy_waits_on_either_and_keeps_the_lowest_loss(pro
 
 
 def _grand_epochs(problem, consistency: ConsistencyConfig | None, epochs: int):
-    x, a, labels, train, val = problem
     keras.utils.set_random_seed(0)
     model = build_grand(N_NODES, N_FEATURES, N_CLASSES, order=2, hidden_units=8, learning_rate=0.05)
-    return train_full_batch(
-        model,
-        x,
-        a,
-        labels,
-        train_mask=train,
-        val_mask=val,
-        epochs=epochs,
-        early_stopping=EarlyStoppingConfig(patience=None),
-        loss_average="masked_nodes",
-        consistency=consistency,
-    )
+    return _fit(model, problem, epochs, loss_average="masked_nodes", consistency=consistency)
 
 
 def test_consistency_training_adds_the_weighted_consistency_term_and_learns(problem):
@@ -193,84 +186,39 @@ def test_consistency_warmup_ramps_the_weight_from_zero(problem):
         ConsistencyConfig(warmup_epochs=-1)
 
 
-def _epochs_one_at_a_time(model, problem, epochs: int) -> list[list[np.ndarray]]:
-    """The trainable weights after each of ``epochs`` epochs trained without averaging."""
-    x, a, labels, train, val = problem
-    trajectory = []
-    for _ in range(epochs):
-        train_full_batch(
-            model,
-            x,
-            a,
-            labels,
-            train_mask=train,
-            val_mask=val,
-            epochs=1,
-            early_stopping=EarlyStoppingConfig(patience=None),
-        )
-        trajectory.append([np.array(w) for w in model.trainable_weights])
-    return trajectory
+def _restored_val_loss(model, problem) -> float:
+    """The validation loss (``val_loss``'s definition) of ``model``'s current weights."""
+    x, a, labels, _, val = problem
+    probabilities = np.asarray(model([x, a], training=False))
+    cross_entropy = -np.log(probabilities[labels.astype(bool)])
+    return (cross_entropy * val).sum() / N_NODES + float(sum(model.losses))
 
 
 def test_ema_validates_and_keeps_the_moving_average_while_training_goes_on_raw(problem):
-    x, a, labels, train, val = problem
     momentum, epochs = 0.6, 5
     reference = _model()
     average = [np.array(w) for w in reference.trainable_weights]  # starts at the initial weights
-    for weights in _epochs_one_at_a_time(reference, problem, epochs):
+    for _ in range(epochs):  # one epoch per call: the raw weights after each
+        _fit(reference, problem, epochs=1)
+        weights = [np.array(w) for w in reference.trainable_weights]
         average = [momentum * m + (1 - momentum) * w for m, w in zip(average, weights, strict=True)]
     averaged = _model()
-    result = train_full_batch(
-        averaged,
-        x,
-        a,
-        labels,
-        train_mask=train,
-        val_mask=val,
-        epochs=epochs,
-        early_stopping=EarlyStoppingConfig(patience=None),
-        ema_momentum=momentum,
-    )
+    result = _fit(averaged, problem, epochs=epochs, ema_momentum=momentum)
     # The same raw trajectory (averaging never feeds back into training); the model
     # ends with the average of it, and the last validation loss is the average's.
     for kept, expected in zip(averaged.trainable_weights, average, strict=True):
         np.testing.assert_allclose(np.array(kept), expected, rtol=1e-5, atol=1e-6)
     assert not np.allclose(np.array(reference.trainable_weights[0]), average[0])
-    probabilities = np.asarray(averaged([x, a], training=False))
-    cross_entropy = -np.log(probabilities[labels.astype(bool)])
-    last_val_loss = (cross_entropy * val).sum() / N_NODES + float(sum(averaged.losses))
-    assert last_val_loss == pytest.approx(result.history["val_loss"][-1], rel=1e-4)
+    assert _restored_val_loss(averaged, problem) == pytest.approx(
+        result.history["val_loss"][-1], rel=1e-4
+    )
     with pytest.raises(ValueError, match="ema_momentum must be in"):
-        train_full_batch(
-            _model(),
-            x,
-            a,
-            labels,
-            train_mask=train,
-            val_mask=val,
-            epochs=1,
-            early_stopping=EarlyStoppingConfig(patience=None),
-            ema_momentum=1.0,
-        )
+        _fit(_model(), problem, epochs=1, ema_momentum=1.0)
 
 
 def test_ema_early_stopping_restores_the_best_epochs_average(problem):
-    x, a, labels, train, val = problem
     model = _model()
-    result = train_full_batch(
-        model,
-        x,
-        a,
-        labels,
-        train_mask=train,
-        val_mask=val,
-        epochs=300,
-        early_stopping=EarlyStoppingConfig(patience=3),
-        ema_momentum=0.5,
-    )
+    result = _fit(model, problem, epochs=300, patience=3, ema_momentum=0.5)
     val_losses = result.history["val_loss"]
     assert result.best_epoch == int(np.argmin(val_losses)) < result.epochs_trained - 1
-    probabilities = np.asarray(model([x, a], training=False))
-    cross_entropy = -np.log(probabilities[labels.astype(bool)])
-    restored_loss = (cross_entropy * val).sum() / N_NODES + float(sum(model.losses))
-    assert restored_loss == pytest.approx(min(val_losses), rel=1e-4)
+    assert _restored_val_loss(model, problem) == pytest.approx(min(val_losses), rel=1e-4)
