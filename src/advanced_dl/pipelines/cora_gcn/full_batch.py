@@ -221,10 +221,10 @@ def train_full_batch(
     # Where the raw weights wait while validation runs on the averages.
     parked = [tf.Variable(w, trainable=False) for w in weights] if ema_momentum else []
 
-    def swap_in(values):
-        for spare, weight, value in zip(parked, weights, values, strict=True):
+    def swap_in():
+        for spare, weight, average in zip(parked, weights, averages, strict=True):
             spare.assign(weight)
-            weight.assign(value)
+            weight.assign(average)
 
     def swap_back():
         for spare, weight in zip(parked, weights, strict=True):
@@ -254,7 +254,7 @@ def train_full_batch(
         if averages:
             for average, weight in zip(averages, weights, strict=True):
                 average.assign(ema_momentum * average + (1.0 - ema_momentum) * weight)
-            swap_in(averages)
+            swap_in()
         # Validation after the update, as Keras does at the end of an epoch.
         val_probabilities = model([x, a], training=False)
         val_data_loss, val_accuracy = masked_loss_and_accuracy(val_probabilities, val_weight)
@@ -267,7 +267,7 @@ def train_full_batch(
         """What early stopping keeps: ``model.get_weights()``, with the averages when on."""
         if not averages:
             return model.get_weights()
-        swap_in(averages)
+        swap_in()
         kept = model.get_weights()
         swap_back()
         return kept
@@ -335,7 +335,7 @@ def train_full_batch(
     else:
         best_epoch = len(epoch_seconds) - 1  # the weights kept are the last epoch's
         if averages:
-            swap_in(averages)
+            swap_in()
     return FullBatchResult(
         history=history,
         fit_seconds=fit_seconds,
