@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from kedro.io import MemoryDataset
@@ -13,6 +14,13 @@ from kedro.io import MemoryDataset
 REPO_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+class PlainRun(NamedTuple):
+    """The project the plain run ran in, and what it printed."""
+
+    project: Path
+    output: str
 
 
 class KeptMemoryDataset(MemoryDataset):
@@ -77,11 +85,32 @@ PLAIN_RUN_PARAMS = ",".join(
 
 
 @pytest.fixture(scope="session")
-def plain_run_project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
-    """A project in which plain ``kedro run --params PLAIN_RUN_PARAMS`` has run once."""
+def plain_run(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> PlainRun:
+    """Plain ``kedro run --params PLAIN_RUN_PARAMS``, run once in a project of its own.
+
+    As a new user runs it: TensorFlow's log level is left to the project.
+    """
     project = make_kedro_project(tmp_path_factory.mktemp("plain_run") / "project")
-    run_kedro(project, "run", "--params", PLAIN_RUN_PARAMS)
-    return project
+    completed = run_kedro(project, "run", "--params", PLAIN_RUN_PARAMS, TF_CPP_MIN_LOG_LEVEL=None)
+    return PlainRun(project, completed.stdout + completed.stderr)
+
+
+@pytest.fixture(scope="session")
+def plain_run_project(plain_run: PlainRun) -> Path:
+    """The project in which the plain run ran."""
+    return plain_run.project
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Send every test that reads the plain run to one xdist worker, so it runs once.
+
+    The suite runs on two workers (``-n 2`` in pyproject.toml): most of its time is
+    ``kedro`` subprocesses that use one core each.
+    """
+    for item in items:
+        if "plain_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("plain_run"))
 
 
 def make_kedro_project(project: Path) -> Path:
