@@ -42,15 +42,11 @@ def test_plain_kedro_run_logs_metrics_figures_report_a_node_classifier_and_noteb
 def test_kedro_run_logs_metrics_figures_report_and_a_node_classifier(
     kedro_project, mirror, dataset, architecture
 ):
-    run_kedro(
-        kedro_project,
-        "run",
-        "--pipelines",
-        NS,
-        "--params",
+    params = (
         f"{NS}.split=planetoid,{NS}.dataset={dataset},{NS}.model.architecture={architecture},"
-        f"{NS}.training.{architecture}.epochs=3,{QUICK}",
+        f"{NS}.training.{architecture}.epochs=3,{QUICK}"
     )
+    run_kedro(kedro_project, "run", "--pipelines", NS, "--params", params)
     _check_run(kedro_project, dataset, architecture, CASES[dataset, architecture])
 
 
