@@ -19,7 +19,7 @@ from .test_pipeline import METRICS
 NS = "cora_gcn"
 FIGURES = ("training_history.png", "hidden_tsne.png", "neighbourhood_weights.png")
 QUICK = f"{NS}.training.verbose=false,{NS}.tsne.max_nodes=150,{NS}.tsne.max_iter=250"
-# dataset, architecture: nodes, classes, a class name the report must hold, raw file fetched
+# Per dataset: nodes, classes, a class name the report must hold, the raw file fetched
 CORA = (2708, 7, "Neural_Networks", "planetoid/ind.cora.graph")
 CITESEER = (3327, 6, "class_0", "planetoid/ind.citeseer.graph")
 # Each dataset and each kind of layer once: GCN on Cora is the plain run's.
