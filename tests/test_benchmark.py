@@ -1,9 +1,14 @@
 """The benchmark's report: targets judged from the measured figures."""
 
 import datetime as dt
+from pathlib import Path
+
+import yaml
 
 from advanced_dl.benchmark import (
+    OTHER_PLANETOID_TARGETS,
     PLANETOID_TARGETS,
+    TUNED_PLANETOID_TARGETS,
     MeasurementStore,
     RunResult,
     SweepResult,
@@ -375,3 +380,13 @@ def test_seeds_and_sweep_throughput_are_judged_against_their_targets():
     assert "--workers 1 " in rows[1] and rows[1].endswith("| yes |")
     assert "0.52 s outside training" in rows[1] and "17.33 trials per minute" in rows[1]
     assert "--workers 2 " in rows[2] and rows[2].endswith("| **no** |")
+
+
+def test_every_planetoid_configuration_names_an_environment_of_its_dataset_and_model():
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    for target in TUNED_PLANETOID_TARGETS + OTHER_PLANETOID_TARGETS:
+        parameters = yaml.safe_load((conf / target.env / "parameters_cora_gcn.yml").read_text())
+        settings = parameters["cora_gcn"]
+        assert settings["dataset"] == target.dataset, target.name
+        assert settings["split"] == "planetoid", target.name
+        assert settings["model"]["architecture"] == target.architecture, target.name
