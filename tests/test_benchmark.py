@@ -1,7 +1,6 @@
 """The benchmark's report: targets judged from the measured figures."""
 
 import datetime as dt
-from pathlib import Path
 
 import yaml
 
@@ -16,6 +15,7 @@ from advanced_dl.benchmark import (
     render,
 )
 from advanced_dl.fanout.seeds import summarise
+from tests.conftest import REPO_ROOT
 
 MDN = {
     "test_ari": 0.94,
@@ -383,7 +383,7 @@ def test_seeds_and_sweep_throughput_are_judged_against_their_targets():
 
 
 def test_every_planetoid_configuration_names_an_environment_of_its_dataset_and_model():
-    conf = Path(__file__).resolve().parents[1] / "conf"
+    conf = REPO_ROOT / "conf"
     for target in TUNED_PLANETOID_TARGETS + OTHER_PLANETOID_TARGETS:
         parameters = yaml.safe_load((conf / target.env / "parameters_cora_gcn.yml").read_text())
         settings = parameters["cora_gcn"]
