@@ -3,10 +3,12 @@ runs, a killed sweep resumed without repeating its finished trials, the written 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,13 +39,20 @@ def _study(project: Path):
 
 
 def _finished(project: Path) -> int:
-    if not (project / "mlflow-optuna.db").exists():
+    """Finished trials, read without writing: an Optuna storage opened while the sweep
+    creates the schema would create it too, and the two would race (the loser's
+    ``alembic_version`` insert fails, failing the sweep, not the test)."""
+    database = project / "mlflow-optuna.db"
+    if not database.exists():
         return 0
     try:
-        study = _study(project)
-    except (ValueError, Exception):
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM trials WHERE state IN ('COMPLETE', 'PRUNED')"
+            ).fetchone()
+    except sqlite3.OperationalError:  # no trials table yet, or locked for a moment
         return 0
-    return sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
+    return count
 
 
 def _leave_a_cut_short_trial_run(project: Path, pid: int, started: str) -> None:
@@ -74,18 +83,22 @@ def _leave_a_cut_short_trial_run(project: Path, pid: int, started: str) -> None:
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project):
     kedro = Path(sys.executable).parent / "kedro"
-    killed = subprocess.Popen(
-        [str(kedro), *SWEEP, "--trials", "4", "--test-seeds", ""],
-        cwd=kedro_project,
-        env=kedro_environment(kedro_project),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its Dask workers die with it, as with Ctrl-C in a terminal
-    )
+    killed_log = kedro_project.parent / "killed-sweep.log"
+    with killed_log.open("w") as log:
+        killed = subprocess.Popen(
+            [str(kedro), *SWEEP, "--trials", "4", "--test-seeds", ""],
+            cwd=kedro_project,
+            env=kedro_environment(kedro_project),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its Dask workers die with it, as with Ctrl-C in a terminal
+        )
     try:
         deadline = time.monotonic() + 300
         while _finished(kedro_project) < 1:
-            assert killed.poll() is None, "the sweep ended before it could be killed"
+            assert killed.poll() is None, (
+                f"the sweep ended before it could be killed:\n{killed_log.read_text()[-3000:]}"
+            )
             assert time.monotonic() < deadline, "no trial finished"
             time.sleep(0.2)
         killed_started = f"{psutil.Process(killed.pid).create_time():.3f}"
