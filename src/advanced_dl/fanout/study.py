@@ -15,6 +15,8 @@ Optuna and MLflow both keep their schema version in a table named
 
 from __future__ import annotations
 
+import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +45,27 @@ def storage_url(tracking_uri: str, storage: str | None = None) -> str:
     )
 
 
-def open_storage(url: str) -> Any:
-    """An ``optuna.storages.RDBStorage`` on ``url``; PostgreSQL's in the schema ``optuna``."""
+def open_storage(url: str, attempts: int = 5) -> Any:
+    """An ``optuna.storages.RDBStorage`` on ``url``; PostgreSQL's in the schema ``optuna``.
+
+    Processes opening a new storage at once (machines joining one sweep, a dashboard
+    opened as a sweep starts) race to create its schema: the losers' ``CREATE`` or
+    schema-version insert fails. A loser opens it again, up to ``attempts`` times,
+    and then finds the schema the winner made.
+    """
+    import sqlalchemy
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return _open_storage_once(url)
+        except sqlalchemy.exc.DBAPIError:
+            if attempt == attempts:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _open_storage_once(url: str) -> Any:
     import optuna
 
     engine_kwargs: dict[str, Any] = {}
@@ -52,9 +73,11 @@ def open_storage(url: str) -> Any:
         import sqlalchemy
 
         engine = sqlalchemy.create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(sqlalchemy.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
-        engine.dispose()
+        try:
+            with engine.begin() as connection:
+                connection.execute(sqlalchemy.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        finally:
+            engine.dispose()
         engine_kwargs["connect_args"] = {"options": f"-csearch_path={SCHEMA}"}
     elif url.startswith("sqlite"):
         # Workers and the driver write at once: wait for the lock instead of failing.
