@@ -249,15 +249,16 @@ def run_sweep(
 
 
 def _parent_run(settings: SweepSettings, name: str) -> str:
-    """The sweep's parent MLflow run: the study's existing one (a resumed sweep) or a new one."""
+    """The sweep's parent MLflow run: the study's existing one (a resumed sweep, or another
+    machine's sweep of the same study) or a new one.
+
+    Machines starting the same sweep at once may each create one; each then keeps the
+    oldest (by start time, then id, so all agree) and deletes its own if it is not that.
+    """
     import mlflow
 
     experiment = experiment_id(settings.pipeline)
-    found = mlflow.search_runs(
-        [experiment],
-        filter_string=f"tags.{STUDY_TAG} = '{name}' and tags.sweep = 'parent'",
-        output_format="list",
-    )
+    found = _parent_runs(experiment, name)
     if found:
         return found[0].info.run_id
     with mlflow.start_run(
@@ -274,7 +275,22 @@ def _parent_run(settings: SweepSettings, name: str) -> str:
                 **{f"params.{k}": v for k, v in flatten(settings.runtime_params).items()},
             }
         )
-        return run.info.run_id
+    kept = _parent_runs(experiment, name)[0].info.run_id
+    if kept != run.info.run_id:
+        mlflow.MlflowClient().delete_run(run.info.run_id)
+    return kept
+
+
+def _parent_runs(experiment: str, name: str) -> list[Any]:
+    """The study's parent runs, oldest first."""
+    import mlflow
+
+    found = mlflow.search_runs(
+        [experiment],
+        filter_string=f"tags.{STUDY_TAG} = '{name}' and tags.sweep = 'parent'",
+        output_format="list",
+    )
+    return sorted(found, key=lambda run: (run.info.start_time, run.info.run_id))
 
 
 def _describe(dimension: Any) -> str:

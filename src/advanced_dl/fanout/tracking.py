@@ -31,7 +31,16 @@ def experiment_id(name: str) -> str:
 
     client = mlflow.MlflowClient()
     found = client.get_experiment_by_name(name)
-    return found.experiment_id if found is not None else client.create_experiment(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except mlflow.exceptions.MlflowException:
+        # Another process (a second machine joining the sweep) created it meanwhile.
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 def log_curves(run_id: str, curves: Mapping[str, list[float]]) -> None:
