@@ -9,8 +9,7 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import yaml
 
 from advanced_dl.fanout.sweep import STUDY_TAG
 from advanced_dl.runtime import ABANDONED_TAG, HOST_TAG, PID_TAG, PROCESS_STARTED_TAG
-from tests.conftest import kedro_environment, run_kedro
+from tests.conftest import KedroInBackground, run_kedro
 
 # Tiny MDN trials: a few epochs on 700 samples.
 PARAMS = (
@@ -82,24 +81,21 @@ def _leave_a_cut_short_trial_run(project: Path, pid: int, started: str) -> None:
 
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_and_writes_its_best_configuration(kedro_project):
-    kedro = Path(sys.executable).parent / "kedro"
-    killed_log = kedro_project.parent / "killed-sweep.log"
-    with killed_log.open("w") as log:
-        killed = subprocess.Popen(
-            [str(kedro), *SWEEP, "--trials", "4", "--test-seeds", ""],
-            cwd=kedro_project,
-            env=kedro_environment(kedro_project),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its Dask workers die with it, as with Ctrl-C in a terminal
-        )
+    sweep = KedroInBackground(
+        kedro_project,
+        *SWEEP,
+        "--trials",
+        "4",
+        "--test-seeds",
+        "",
+        new_session=True,  # its Dask workers die with it, as with Ctrl-C in a terminal
+    )
+    killed = sweep.process
     try:
         deadline = time.monotonic() + 300
         while _finished(kedro_project) < 1:
-            assert killed.poll() is None, (
-                f"the sweep ended before it could be killed:\n{killed_log.read_text()[-3000:]}"
-            )
-            assert time.monotonic() < deadline, "no trial finished"
+            assert killed.poll() is None, sweep.ended_early("the sweep ended before it was killed")
+            assert time.monotonic() < deadline, sweep.ended_early("no trial finished")
             time.sleep(0.2)
         killed_started = f"{psutil.Process(killed.pid).create_time():.3f}"
     finally:
@@ -199,3 +195,55 @@ def test_an_unreachable_scheduler_is_named_before_any_trial():
         dask_client(address=unreachable, timeout=1),
     ):
         pass
+
+
+def test_sweeps_of_one_study_started_at_once_share_one_parent_run(tmp_path, monkeypatch):
+    import mlflow
+
+    from advanced_dl.fanout.space import parse_space
+    from advanced_dl.fanout.study import open_storage, open_study
+    from advanced_dl.fanout.sweep import SweepSettings, _parent_run
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    space = {
+        "objective": {"output": "training_history", "metric": "val_loss", "direction": "minimize"},
+        "test": {"output": "test_metrics", "metric": "test_ari"},
+        "parameters": {
+            "training.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}
+        },
+    }
+    settings = SweepSettings(
+        project_path=str(tmp_path),
+        pipeline="mdn_synthetic",
+        space=parse_space("mdn_synthetic", {"mdn_synthetic": space}),
+        trials=4,
+        env=None,
+        runtime_params={},
+        seed=42,
+        test_seeds=(),
+        environment_name=None,
+    )
+    start = threading.Barrier(4)
+    parents: list[str] = []
+    errors: list[Exception] = []
+
+    def start_sweep():
+        start.wait()
+        try:  # as run_sweep starts
+            storage = open_storage(f"sqlite:///{tmp_path / 'mlflow-optuna.db'}")
+            _, created = open_study("study", storage, settings.space)
+            parents.append(_parent_run(settings, "study", created))
+        except Exception as error:  # reported below, whatever it is
+            errors.append(error)
+
+    drivers = [threading.Thread(target=start_sweep) for _ in range(4)]
+    for driver in drivers:
+        driver.start()
+    for driver in drivers:
+        driver.join()
+    assert errors == []
+    # Every driver logs its trials under the same parent, and only that one is left.
+    assert len(set(parents)) == 1
+    runs = mlflow.search_runs(experiment_names=["mdn_synthetic"], output_format="list")
+    assert [r.info.run_id for r in runs if r.data.tags.get("sweep") == "parent"] == parents[:1]

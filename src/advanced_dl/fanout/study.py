@@ -18,7 +18,10 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from advanced_dl.fanout.space import SearchSpace
 
 STORAGE_VARIABLE = "ADVANCED_DL_SWEEP_STORAGE"
 SCHEMA = "optuna"
@@ -83,6 +86,21 @@ def _open_storage_once(url: str) -> Any:
         # Workers and the driver write at once: wait for the lock instead of failing.
         engine_kwargs["connect_args"] = {"timeout": 60}
     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+def open_study(name: str, storage: Any, space: SearchSpace) -> tuple[Any, bool]:
+    """The study ``name`` in ``storage`` and whether this call created it (else it
+    existed: a resumed sweep, or another machine's sweep of it that started first)."""
+    import optuna
+
+    pruner = median_pruner(space.startup_trials, space.warmup_epochs)
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=storage, direction=space.direction, pruner=pruner
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.load_study(study_name=name, storage=storage, pruner=pruner), False
+    return study, True
 
 
 def median_pruner(startup_trials: int, warmup_epochs: int) -> Any:

@@ -152,23 +152,17 @@ def run_sweep(
     import optuna
     from dask.distributed import wait
 
-    from advanced_dl.fanout.study import median_pruner, open_storage, trial_sampler
+    from advanced_dl.fanout.study import open_storage, open_study, trial_sampler
     from advanced_dl.fanout.trials import project_parameters
 
     started = time.perf_counter()
     name = study_name(settings)
     space = settings.space
-    study = optuna.create_study(
-        study_name=name,
-        storage=open_storage(storage),
-        direction=space.direction,
-        pruner=median_pruner(space.startup_trials, space.warmup_epochs),
-        load_if_exists=True,
-    )
+    study, created = open_study(name, open_storage(storage), space)
     study.sampler = trial_sampler(settings.seed, len(study.trials))
     fail_abandoned_trials(study)
     base = project_parameters(settings.project_path, settings.env, settings.runtime_params)
-    parent = _parent_run(settings, name)
+    parent = _parent_run(settings, name, created)
     # A sweep killed while logging a trial leaves that child run RUNNING for ever.
     for run_id in close_abandoned_runs(mlflow.MlflowClient(), parent):
         logger.warning("MLflow run %s was left RUNNING by a killed sweep: marked KILLED", run_id)
@@ -248,17 +242,23 @@ def run_sweep(
     return outcome
 
 
-def _parent_run(settings: SweepSettings, name: str) -> str:
+def _parent_run(
+    settings: SweepSettings, name: str, created_study: bool, wait_seconds: float = 60.0
+) -> str:
     """The sweep's parent MLflow run: the study's existing one (a resumed sweep, or another
     machine's sweep of the same study) or a new one.
 
-    Machines starting the same sweep at once may each create one; each then keeps the
-    oldest (by start time, then id, so all agree) and deletes its own if it is not that.
+    The driver that created the study creates the parent run; one that found the study
+    waits up to ``wait_seconds`` for its creator's parent run, so machines starting one
+    sweep at once log under one parent. If none appears (the creator was killed before
+    making it), it makes one itself.
     """
     import mlflow
 
     experiment = experiment_id(settings.pipeline)
-    found = _parent_runs(experiment, name)
+    deadline = time.monotonic() + (0.0 if created_study else wait_seconds)
+    while not (found := _parent_runs(experiment, name)) and time.monotonic() < deadline:
+        time.sleep(0.5)
     if found:
         return found[0].info.run_id
     with mlflow.start_run(
@@ -275,10 +275,7 @@ def _parent_run(settings: SweepSettings, name: str) -> str:
                 **{f"params.{k}": v for k, v in flatten(settings.runtime_params).items()},
             }
         )
-    kept = _parent_runs(experiment, name)[0].info.run_id
-    if kept != run.info.run_id:
-        mlflow.MlflowClient().delete_run(run.info.run_id)
-    return kept
+        return run.info.run_id
 
 
 def _parent_runs(experiment: str, name: str) -> list[Any]:
