@@ -164,6 +164,28 @@ def run_kedro(
     return completed
 
 
+class KedroInBackground:
+    """``kedro <args>`` started in ``project`` for a test to kill; its output goes to a
+    log beside the project, which ``ended_early`` puts in the failure message."""
+
+    def __init__(self, project: Path, *args: str, new_session: bool = False):
+        kedro = Path(sys.executable).parent / "kedro"
+        self.log = project.parent / f"{project.name}-{args[0]}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [str(kedro), *args],
+                cwd=project,
+                env=kedro_environment(project),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=new_session,
+            )
+
+    def ended_early(self, what: str) -> str:
+        """``what`` and the command's last output, for an assertion message."""
+        return f"{what}; it printed:\n{self.log.read_text()[-4000:]}"
+
+
 def latest_run(project: Path, experiment: str):
     """The newest MLflow run of ``experiment`` in the project's store.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advanced_dl.runtime import ABANDONED_TAG
-from tests.conftest import kedro_environment, latest_run, run_kedro
+from tests.conftest import KedroInBackground, kedro_environment, latest_run, run_kedro
 
 SAMPLES = Path("data/03_primary/mdn_synthetic/samples.parquet")
 # Where a run writes them until it has finished (hooks.UNFINISHED).
@@ -54,19 +54,16 @@ def _newest_samples(project: Path) -> str:
 
 @pytest.mark.slow
 def test_a_killed_run_is_closed_and_its_outputs_stay_invisible(kedro_project):
-    kedro = Path(sys.executable).parent / "kedro"
-    killed = subprocess.Popen(
-        [str(kedro), "run", "--pipelines", "mdn_synthetic", "--params", ENDLESS],
-        cwd=kedro_project,
-        env=kedro_environment(kedro_project),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    run = KedroInBackground(
+        kedro_project, "run", "--pipelines", "mdn_synthetic", "--params", ENDLESS
     )
+    killed = run.process
     written = kedro_project / UNFINISHED_SAMPLES
     try:
         deadline = time.monotonic() + 120
         while not list(written.glob("*/samples.parquet")):  # the run has written its samples
-            assert killed.poll() is None and time.monotonic() < deadline, "the run never wrote"
+            assert killed.poll() is None, run.ended_early("the run ended before it was killed")
+            assert time.monotonic() < deadline, run.ended_early("the run never wrote")
             time.sleep(0.2)
         time.sleep(1.0)  # well into training
     finally:

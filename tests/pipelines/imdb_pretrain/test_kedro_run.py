@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import kedro_environment, latest_run, run_kedro
+from tests.conftest import KedroInBackground, latest_run, run_kedro
 
 # A tiny encoder on a few hundred real reviews, in many short epochs (a checkpoint each).
 PRETRAIN = ",".join(
@@ -46,19 +44,17 @@ CHECKPOINTS = Path("data/06_models/imdb_pretrain/checkpoints")
 
 @pytest.mark.slow
 def test_killed_pretraining_resumes_and_fine_tuning_starts_from_its_encoder(kedro_project, mirror):
-    kedro = Path(sys.executable).parent / "kedro"
-    killed = subprocess.Popen(
-        [str(kedro), "run", "--pipelines", "imdb_pretrain", "--params", PRETRAIN],
-        cwd=kedro_project,
-        env=kedro_environment(kedro_project),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    pretraining = KedroInBackground(
+        kedro_project, "run", "--pipelines", "imdb_pretrain", "--params", PRETRAIN
     )
+    killed = pretraining.process
     try:
         deadline = time.monotonic() + 240
         while not list((kedro_project / CHECKPOINTS).glob("*/latest.json")):
-            assert killed.poll() is None, "pre-training ended before its first checkpoint"
-            assert time.monotonic() < deadline, "no checkpoint written"
+            assert killed.poll() is None, pretraining.ended_early(
+                "pre-training ended before its first checkpoint"
+            )
+            assert time.monotonic() < deadline, pretraining.ended_early("no checkpoint written")
             time.sleep(0.05)
     finally:
         killed.send_signal(signal.SIGKILL)
