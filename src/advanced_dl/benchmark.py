@@ -198,7 +198,7 @@ EXPECTATIONS: dict[str, Expectation] = {
             "pre-trained LSTM 0.9276; Johnson and Zhang 0.9406 (no outside data)"
         ),
         why_missed=(
-            "a 2-block, 128-wide encoder pre-trained for 3 passes (41 minutes) is too small "
+            "a 2-block, 128-wide encoder pre-trained for 3 passes is too small "
             "and too briefly trained to carry the classifier past word-pair features: it "
             "adds under a point to the same classifier from scratch "
             "(docs/pipelines/imdb_pretrain.md, measured results)"
