@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -162,6 +163,29 @@ def run_kedro(
             f"--- stderr ---\n{completed.stderr[-12000:]}"
         )
     return completed
+
+
+def all_at_once(callers: int, call) -> tuple[list, list[Exception]]:
+    """``call()`` in ``callers`` threads released together (threads stand in for
+    processes racing on one database: separate connections, the same race);
+    returns what the calls returned and what they raised."""
+    start = threading.Barrier(callers)
+    results: list = []
+    errors: list[Exception] = []
+
+    def racer():
+        start.wait()
+        try:
+            results.append(call())
+        except Exception as error:  # returned to the test, whatever it is
+            errors.append(error)
+
+    threads = [threading.Thread(target=racer) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
 
 
 class KedroInBackground:

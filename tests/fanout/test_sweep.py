@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import yaml
 
 from advanced_dl.fanout.sweep import STUDY_TAG
 from advanced_dl.runtime import ABANDONED_TAG, HOST_TAG, PID_TAG, PROCESS_STARTED_TAG
-from tests.conftest import KedroInBackground, run_kedro
+from tests.conftest import KedroInBackground, all_at_once, run_kedro
 
 # Tiny MDN trials: a few epochs on 700 samples.
 PARAMS = (
@@ -224,24 +223,13 @@ def test_sweeps_of_one_study_started_at_once_share_one_parent_run(tmp_path, monk
         test_seeds=(),
         environment_name=None,
     )
-    start = threading.Barrier(4)
-    parents: list[str] = []
-    errors: list[Exception] = []
 
-    def start_sweep():
-        start.wait()
-        try:  # as run_sweep starts
-            storage = open_storage(f"sqlite:///{tmp_path / 'mlflow-optuna.db'}")
-            _, created = open_study("study", storage, settings.space)
-            parents.append(_parent_run(settings, "study", created))
-        except Exception as error:  # reported below, whatever it is
-            errors.append(error)
+    def start_sweep():  # as run_sweep starts
+        storage = open_storage(f"sqlite:///{tmp_path / 'mlflow-optuna.db'}")
+        _, created = open_study("study", storage, settings.space)
+        return _parent_run(settings, "study", created)
 
-    drivers = [threading.Thread(target=start_sweep) for _ in range(4)]
-    for driver in drivers:
-        driver.start()
-    for driver in drivers:
-        driver.join()
+    parents, errors = all_at_once(4, start_sweep)
     assert errors == []
     # Every driver logs its trials under the same parent, and only that one is left.
     assert len(set(parents)) == 1
