@@ -54,18 +54,28 @@ def open_storage(url: str, attempts: int = 5) -> Any:
     Processes opening a new storage at once (machines joining one sweep, a dashboard
     opened as a sweep starts) race to create its schema: the losers' ``CREATE`` or
     schema-version insert fails. A loser opens it again, up to ``attempts`` times,
-    and then finds the schema the winner made.
+    and then finds the schema the winner made. Other errors (an unreachable
+    server, a wrong password) are raised at once.
     """
-    import sqlalchemy
-
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, attempts):
         try:
             return _open_storage_once(url)
-        except sqlalchemy.exc.DBAPIError:
-            if attempt == attempts:
+        except Exception as error:
+            if not _lost_schema_race(error):
                 raise
             time.sleep(random.uniform(0.05, 0.2) * attempt)
-    raise AssertionError("unreachable")
+    return _open_storage_once(url)
+
+
+def _lost_schema_race(error: Exception) -> bool:
+    """Whether ``error`` is another process's schema creation winning over ours: a
+    duplicate row or object (``IntegrityError``, PostgreSQL's ``ProgrammingError``)
+    or SQLite's "table ... already exists"."""
+    import sqlalchemy
+
+    if isinstance(error, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.ProgrammingError):
+        return True
+    return isinstance(error, sqlalchemy.exc.OperationalError) and "already exists" in str(error)
 
 
 def _open_storage_once(url: str) -> Any:
