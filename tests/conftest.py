@@ -13,6 +13,8 @@ import pytest
 from kedro.io import MemoryDataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The kedro command of the environment running the tests.
+KEDRO = Path(sys.executable).parent / "kedro"
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -146,9 +148,8 @@ def run_kedro(
     ``env`` adds variables (None removes one). Fails the test with kedro's output
     when the command exits non-zero (or, with ``expect_failure``, when it exits zero).
     """
-    kedro = Path(sys.executable).parent / "kedro"
     completed = subprocess.run(
-        [str(kedro), *args],
+        [str(KEDRO), *args],
         cwd=project,
         env=kedro_environment(project, **env),
         capture_output=True,
@@ -193,11 +194,10 @@ class KedroInBackground:
     log beside the project, which ``ended_early`` puts in the failure message."""
 
     def __init__(self, project: Path, *args: str, new_session: bool = False):
-        kedro = Path(sys.executable).parent / "kedro"
         self.log = project.parent / f"{project.name}-{args[0]}.log"
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [str(kedro), *args],
+                [str(KEDRO), *args],
                 cwd=project,
                 env=kedro_environment(project),
                 stdout=log,

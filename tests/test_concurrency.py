@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import run_kedro
+from tests.conftest import KEDRO, run_kedro
 from tests.tracking_server import free_port, postgres_bin, postgres_tracking_server
 
 TINY = (
@@ -22,9 +21,8 @@ SEEDS = (1, 2, 3)
 
 
 def _start(project: Path, seed: int, uri: str) -> subprocess.Popen:
-    kedro = Path(sys.executable).parent / "kedro"
     return subprocess.Popen(
-        [str(kedro), "run", "--pipelines", "mdn_synthetic", "--params", f"{TINY},seed={seed}"],
+        [str(KEDRO), "run", "--pipelines", "mdn_synthetic", "--params", f"{TINY},seed={seed}"],
         cwd=project,
         env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_TRACKING_URI": uri},
         stdout=subprocess.PIPE,

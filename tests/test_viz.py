@@ -8,16 +8,14 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_kedro
+from tests.conftest import KEDRO, run_kedro
 
 PIPELINES = {"mdn_synthetic", "nab_anomaly", "imdb_transformer", "cora_gcn"}
 ON_DEMAND = {"nab_benchmark", "imdb_pretrain"}  # not in __default__: named with --pipelines
@@ -53,9 +51,8 @@ def test_viz_lists_every_pipeline_with_layers_and_previews_the_newest_run(kedro_
             f"{tiny},mdn_synthetic.training.epochs=1,seed={seed}",
         )
     port = _free_port()
-    kedro = Path(sys.executable).parent / "kedro"
     server = subprocess.Popen(
-        [str(kedro), "viz", "run", "--host", "127.0.0.1", "--port", str(port), "--no-browser"],
+        [str(KEDRO), "viz", "run", "--host", "127.0.0.1", "--port", str(port), "--no-browser"],
         cwd=kedro_project,
         env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
         stdout=subprocess.DEVNULL,
