@@ -77,6 +77,25 @@ def test_output_is_the_attention_weighted_sum_of_projected_neighbours(graph):
     assert not np.allclose(moved[4:], output[4:])
 
 
+def test_sparse_features_give_the_dense_outputs_and_kernel_gradients(graph):
+    # Sparse features take the CSR product, whose gradient reaches the kernel only.
+    features, adjacency = graph
+    support = to_sparse_tensor(attention_support(adjacency))
+    layer = GATConv(3, attn_heads=2, add_self_loops=False)
+    layer([tf.constant(features), support])
+
+    def output_and_gradients(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer([x, support]) ** 2)
+        return loss, tape.gradient(loss, layer.trainable_weights)
+
+    dense_loss, dense_gradients = output_and_gradients(tf.constant(features))
+    sparse_loss, sparse_gradients = output_and_gradients(to_sparse_tensor(sp.csr_matrix(features)))
+    np.testing.assert_allclose(float(sparse_loss), float(dense_loss), rtol=1e-5)
+    for sparse_gradient, dense_gradient in zip(sparse_gradients, dense_gradients, strict=True):
+        np.testing.assert_allclose(sparse_gradient, dense_gradient, rtol=1e-4, atol=1e-6)
+
+
 def test_spektral_layer_needs_the_mask_fix(graph):
     features, adjacency = graph
     inputs = [tf.constant(features), to_sparse_tensor(adjacency)]

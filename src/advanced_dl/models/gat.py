@@ -16,7 +16,12 @@ from typing import Any
 import keras
 from spektral.layers import GATConv as SpektralGATConv
 
-from advanced_dl.models.gcn import ListMaskFix, SparseDropout, compile_node_classifier
+from advanced_dl.models.gcn import (
+    ListMaskFix,
+    SparseDropout,
+    compile_node_classifier,
+    filter_product,
+)
 
 
 @keras.saving.register_keras_serializable(package="advanced_dl")
@@ -46,13 +51,15 @@ class GATConv(ListMaskFix, SpektralGATConv):
     def _call_single(self, x: Any, a: Any) -> tuple[Any, Any]:
         """Message passing on one sparse graph; row i of ``a`` lists what node i attends to.
 
-        Differs from spektral's in two ways. The projected features W h_j are
+        Differs from spektral's in three ways. The projected features W h_j are
         dropped (at ``projection_dropout_rate``) as well as the attention
         coefficients before the messages are summed, as in the GAT paper's
-        code. And the softmax and the sum run over row-sorted segments (the
+        code. The softmax and the sum run over row-sorted segments (the
         adjacency is put in canonical order first), which is faster on a CPU
         than spektral's unsorted segments; for a symmetric graph the result
-        is the same.
+        is the same. And sparse features are projected through TensorFlow's
+        CSR product (``gcn.filter_product``), which gives the kernel's gradient
+        only: the features must be data, not the output of trainable layers.
         """
         return self._attend(x, self._edges(x, a))
 
@@ -74,7 +81,10 @@ class GATConv(ListMaskFix, SpektralGATConv):
         targets, sources = edges[:, 0], edges[:, 1]
         kernel = tf.reshape(self.kernel, (-1, self.attn_heads * self.channels))
         if isinstance(x, tf.SparseTensor):
-            projected = tf.sparse.sparse_dense_matmul(x, kernel)
+            # The sparse features are data (no weight comes before them), so the CSR
+            # product, which differentiates the kernel alone, serves; on one CPU
+            # thread it is about 5 times faster than sparse_dense_matmul for Cora.
+            projected = filter_product(x)(kernel)
         else:
             projected = tf.matmul(x, kernel)
         projected = tf.reshape(projected, (-1, self.attn_heads, self.channels))
