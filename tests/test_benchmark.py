@@ -1,18 +1,21 @@
 """The benchmark's report: targets judged from the measured figures."""
 
 import datetime as dt
+from pathlib import Path
 
 import yaml
 
 from advanced_dl.benchmark import (
     OTHER_PLANETOID_TARGETS,
     PLANETOID_TARGETS,
+    PRETRAINING_CHECKPOINTS,
     TUNED_PLANETOID_TARGETS,
     MeasurementStore,
     RunResult,
     SweepResult,
     machine_description,
     render,
+    set_aside_pretraining_checkpoints,
 )
 from advanced_dl.fanout.seeds import summarise
 from tests.conftest import REPO_ROOT
@@ -271,6 +274,20 @@ def test_a_resumed_pretraining_run_does_not_count_as_timed():
     resumed = render([_pretraining_run(6.0)], [], 42, when)
     assert _row(resumed, "imdb_pretrain")[7] == "**no**"
     assert "resumed from a checkpoint" in resumed
+
+
+def test_earlier_pretraining_checkpoints_are_moved_aside_before_pretraining_is_timed(tmp_path):
+    # A finished checkpoint left in place made the timed run resume at its last epoch.
+    catalog = yaml.safe_load((REPO_ROOT / "conf/base/catalog_imdb_pretrain.yml").read_text())
+    assert Path(catalog["imdb_pretrain.checkpoints"]["directory"]) == PRETRAINING_CHECKPOINTS
+    assert set_aside_pretraining_checkpoints(tmp_path) is None
+    checkpoint = tmp_path / PRETRAINING_CHECKPOINTS / "0123abcd" / "latest.json"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_text("{}")
+    aside = set_aside_pretraining_checkpoints(tmp_path)
+    assert not (tmp_path / PRETRAINING_CHECKPOINTS).exists()
+    assert (aside / "0123abcd" / "latest.json").read_text() == "{}"
+    assert aside.parent == (tmp_path / PRETRAINING_CHECKPOINTS).parent
 
 
 def test_a_resumed_benchmark_reuses_only_what_was_recorded_at_the_same_identity(tmp_path):
