@@ -69,6 +69,8 @@ IMDB_REFERENCE_MIN_ACCURACY = 0.87
 #: Issue 24's targets: the fine-tuned transformer's accuracy, pre-training's wall time.
 PRETRAINED_MIN_ACCURACY = 0.920
 PRETRAINING_MAX_SECONDS = 5400
+#: Where imdb_pretrain keeps its checkpoints (conf/base/catalog_imdb_pretrain.yml).
+PRETRAINING_CHECKPOINTS = Path("data/06_models/imdb_pretrain/checkpoints")
 #: The ablation run beside the fine-tuned one: the same classifier from random weights.
 SCRATCH_ABLATION = "imdb_transformer.encoder.use=scratch"
 
@@ -416,10 +418,6 @@ def source_fingerprint(root: Path) -> str:
             continue
         digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
-
-
-# Where imdb_pretrain keeps its checkpoints (conf/base/catalog_imdb_pretrain.yml).
-PRETRAINING_CHECKPOINTS = Path("data/06_models/imdb_pretrain/checkpoints")
 
 
 def _now() -> str:
