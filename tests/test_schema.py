@@ -126,6 +126,33 @@ def test_the_reference_split_with_citeseer_is_refused_with_the_fix():
     validate_run_parameters(_with(params, "cora_gcn.split", "planetoid"), ["cora_gcn"])
 
 
+@pytest.mark.parametrize(
+    ("architecture", "ensemble", "weights", "expected"),
+    [
+        ("grand", ["grand"], None, r"each architecture once"),
+        ("grand", ["gcnii", "gcnii"], None, r"each architecture once"),
+        ("grand", ["gat"], None, r"GAT reads the graph as A \+ I"),
+        ("gcn", ["gcnii"], None, r"row_normalise_features differs: \{'gcn': False, 'gcnii'"),
+        ("grand", ["pna"], None, r"'gcn', 'gat', 'gcnii' or 'grand'"),
+        ("grand", ["gcnii"], [0.5, 0.4], r"ensemble_weights \[0.5, 0.4\] must give"),
+        ("grand", [], [0.5, 0.5], r"ensemble_weights \[0.5, 0.5\] must give"),
+    ],
+)
+def test_an_ensemble_whose_members_cannot_share_inputs_is_refused(
+    architecture, ensemble, weights, expected
+):
+    params = _with(project_parameters(), "cora_gcn.model.architecture", architecture)
+    params = _with(params, "cora_gcn.model.ensemble", ensemble)
+    params = _with(params, "cora_gcn.model.ensemble_weights", weights)
+    with pytest.raises(ParameterError, match=r"cora_gcn\.model.*" + expected):
+        validate_run_parameters(params, ["cora_gcn"])
+    valid = _with(params, "cora_gcn.model.architecture", "grand")
+    valid = _with(valid, "cora_gcn.model.ensemble", ["gcnii"])
+    for accepted in (None, [0.75, 0.25]):
+        accepted_params = _with(valid, "cora_gcn.model.ensemble_weights", accepted)
+        validate_run_parameters(accepted_params, ["cora_gcn"])
+
+
 def test_every_environment_loads_and_validates_over_base():
     from kedro.config import OmegaConfigLoader
 

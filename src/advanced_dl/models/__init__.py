@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from advanced_dl.models import (
+    ensemble,
     gat,  # noqa: F401
     gcn,  # noqa: F401
     gcnii,  # noqa: F401
@@ -26,6 +27,8 @@ HIDDEN_GRAPH_LAYERS = {
 
 
 def hidden_activations_model(model: keras.Model) -> keras.Model:
-    """A model sharing ``model``'s weights that outputs its first graph layer's activations."""
+    """A model sharing ``model``'s weights that outputs its first graph layer's activations
+    (an ensemble's: its first member's)."""
+    model = ensemble.ensemble_members(model)[0]
     layer = model.get_layer(HIDDEN_GRAPH_LAYERS[model.name])
     return keras.Model(model.inputs, layer.output)

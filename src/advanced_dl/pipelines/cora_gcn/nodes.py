@@ -272,27 +272,62 @@ def train_model(
     model: dict[str, Any],
     training: dict[str, Any],
 ) -> tuple[Any, dict[str, Any]]:
-    """Build the chosen architecture and train it full-batch (``full_batch.train_full_batch``).
+    """Build the chosen architecture and train it full-batch (``full_batch.train_full_batch``);
+    with ``model.ensemble``, train each member in turn and wrap them into one model.
 
     Args:
         node_features: (N, F) CSR.
-        graph_filter: (N, N): A_hat (GCN) or A + I (GAT).
+        graph_filter: (N, N): A_hat (GCN, GCNII, GRAND) or A + I (GAT).
         labels: (N, C) one-hot.
         masks: ``train``/``val`` (N,) bool: loss on the first, validation
             (early stopping) on the second.
-        model: ``architecture`` and one section per architecture.
+        model: ``architecture``, ``ensemble``, ``ensemble_weights`` and one section
+            per architecture.
         training: one section per architecture, ``verbose``.
 
     Returns:
-        The trained model (the kept epoch's weights restored) and the
-        training history: per-epoch ``loss, accuracy, val_loss, val_accuracy,
-        learning_rate, epoch_seconds`` plus ``fit_seconds`` (tracing included),
-        ``compile_seconds``, ``mean_epoch_seconds`` (validation included),
-        ``epochs_trained`` and ``best_epoch``.
+        The trained model (the kept epoch's weights restored; an ensemble, the
+        weighted mean of its members' probabilities, ``models.ensemble``) and the
+        training history of ``architecture``: per-epoch ``loss, accuracy,
+        val_loss, val_accuracy, learning_rate, epoch_seconds`` plus
+        ``fit_seconds`` (tracing included), ``compile_seconds``,
+        ``mean_epoch_seconds`` (validation included), ``epochs_trained`` and
+        ``best_epoch``. An ensemble's ``fit_seconds`` is every member's fit, and
+        it adds ``<member>_fit_seconds``, ``<member>_epochs_trained`` and
+        ``<member>_best_epoch`` for each member.
     """
+    members = [model["architecture"], *model["ensemble"]]
+    trained = [
+        _train_architecture(name, node_features, graph_filter, labels, masks, model, training)
+        for name in members
+    ]
+    keras_model, history = trained[0]
+    if len(trained) == 1:
+        return keras_model, history
+    from advanced_dl.models.ensemble import build_probability_ensemble
+
+    history = dict(history)
+    for architecture, (_, member_history) in zip(members, trained, strict=True):
+        for name in ("fit_seconds", "epochs_trained", "best_epoch"):
+            if name in member_history:
+                history[f"{architecture}_{name}"] = member_history[name]
+    history["fit_seconds"] = sum(h["fit_seconds"] for _, h in trained)
+    ensemble = build_probability_ensemble([m for m, _ in trained], model["ensemble_weights"])
+    return ensemble, history
+
+
+def _train_architecture(
+    architecture: str,
+    node_features: sp.csr_matrix,
+    graph_filter: sp.csr_matrix,
+    labels: np.ndarray,
+    masks: dict[str, np.ndarray],
+    model: dict[str, Any],
+    training: dict[str, Any],
+) -> tuple[Any, dict[str, Any]]:
+    """``architecture`` built from its model section and trained with its training section."""
     from .full_batch import ConsistencyConfig, EarlyStoppingConfig, train_full_batch
 
-    architecture = model["architecture"]
     optimisation = training[architecture]
     keras_model = _build_model(
         architecture,

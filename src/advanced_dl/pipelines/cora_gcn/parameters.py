@@ -79,12 +79,50 @@ class GrandParameters(Schema):
     teleport_probability: float = Field(gt=0, le=1)
 
 
+Architecture = Literal["gcn", "gat", "gcnii", "grand"]
+
+
 class ModelParameters(Schema):
-    architecture: Literal["gcn", "gat", "gcnii", "grand"]
+    architecture: Architecture
+    # Architectures trained beside `architecture`, each with its own sections; the
+    # prediction is the mean of every member's class probabilities. []: one model.
+    ensemble: list[Architecture]
+    # The weights of [architecture, *ensemble] in that mean (positive, summing to 1);
+    # null: equal weights.
+    ensemble_weights: list[PositiveFloat] | None
     gcn: GcnParameters
     gat: GatParameters
     gcnii: GcniiParameters
     grand: GrandParameters
+
+    @model_validator(mode="after")
+    def _members_read_the_same_inputs(self) -> ModelParameters:
+        members = [self.architecture, *self.ensemble]
+        weights = self.ensemble_weights
+        if weights is not None and (len(weights) != len(members) or abs(sum(weights) - 1) > 1e-6):
+            raise ValueError(
+                f"ensemble_weights {weights} must give each of {members} (architecture, then "
+                f"ensemble) a weight, the weights summing to 1; or be null for equal weights"
+            )
+        if not self.ensemble:
+            return self
+        if len(set(members)) != len(members):
+            raise ValueError(
+                f"ensemble {self.ensemble} must name each architecture once and not "
+                f"'architecture' ({self.architecture!r}) again"
+            )
+        if "gat" in members:
+            raise ValueError(
+                f"ensemble of {members}: GAT reads the graph as A + I and the others as "
+                f"A_hat, so its members would need different inputs; leave 'gat' out"
+            )
+        normalised = {m: getattr(self, m).row_normalise_features for m in members}
+        if len(set(normalised.values())) > 1:
+            raise ValueError(
+                f"ensemble members must read the same features, but "
+                f"row_normalise_features differs: {normalised}"
+            )
+        return self
 
 
 class ConsistencyParameters(Schema):
