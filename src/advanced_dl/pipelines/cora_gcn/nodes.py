@@ -297,8 +297,10 @@ def train_model(
         ``<member>_best_epoch`` for each member.
     """
     members = [model["architecture"], *model["ensemble"]]
+    inputs = model_inputs(node_features, graph_filter)
+    verbose = bool(training["verbose"])
     trained = [
-        _train_architecture(name, node_features, graph_filter, labels, masks, model, training)
+        _train_architecture(name, inputs, labels, masks, model[name], training[name], verbose)
         for name in members
     ]
     keras_model, history = trained[0]
@@ -318,25 +320,25 @@ def train_model(
 
 def _train_architecture(
     architecture: str,
-    node_features: sp.csr_matrix,
-    graph_filter: sp.csr_matrix,
+    inputs: tuple[Any, Any],
     labels: np.ndarray,
     masks: dict[str, np.ndarray],
-    model: dict[str, Any],
-    training: dict[str, Any],
+    layers: dict[str, Any],
+    optimisation: dict[str, Any],
+    verbose: bool,
 ) -> tuple[Any, dict[str, Any]]:
-    """``architecture`` built from its model section and trained with its training section."""
+    """``architecture`` built from its model section (``layers``) and trained with its
+    training section (``optimisation``) on ``inputs`` (``model_inputs``' tensors)."""
     from .full_batch import ConsistencyConfig, EarlyStoppingConfig, train_full_batch
 
-    optimisation = training[architecture]
+    x, a = inputs
     keras_model = _build_model(
         architecture,
-        model[architecture],
-        node_features.shape,
+        layers,
+        tuple(int(size) for size in x.shape),
         labels.shape[1],
         float(optimisation["learning_rate"]),
     )
-    x, a = model_inputs(node_features, graph_filter)
     result = train_full_batch(
         keras_model,
         x,
@@ -366,7 +368,7 @@ def _train_architecture(
             else None
         ),
         ema_momentum=float(optimisation["ema_momentum"]),
-        verbose=bool(training["verbose"]),
+        verbose=verbose,
     )
     history = result.as_metrics()
     history["compile_seconds"] = result.compile_seconds
