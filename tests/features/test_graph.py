@@ -61,3 +61,14 @@ def test_node_probabilities_average_training_mode_passes_only_when_asked():
     assert np.abs(many - inference).mean() < np.abs(single - inference).mean()
     with pytest.raises(ValueError, match="inference_samples must be >= 0"):
         node_probabilities(model, features, graph_filter, inference_samples=-1)
+    # The traced passes draw what eager training-mode calls of the same model draw.
+    keras.utils.set_random_seed(0)
+    twin = build_grand(8, 5, 3, order=2, hidden_units=4, sparse_features=True)
+    eager = np.mean(
+        [np.asarray(twin(model_inputs(features, graph_filter), training=True)) for _ in range(3)],
+        axis=0,
+    )
+    keras.utils.set_random_seed(0)
+    model = build_grand(8, 5, 3, order=2, hidden_units=4, sparse_features=True)
+    traced = node_probabilities(model, features, graph_filter, inference_samples=3)
+    np.testing.assert_allclose(traced, eager, rtol=1e-5, atol=1e-7)
