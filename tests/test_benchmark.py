@@ -1,6 +1,7 @@
 """The benchmark's report: targets judged from the measured figures."""
 
 import datetime as dt
+import statistics
 from pathlib import Path
 
 import yaml
@@ -94,6 +95,8 @@ def test_figures_are_cut_never_rounded_up():
 
     assert _cut(0.287295, 4) == "0.2872"
     assert _cut(0.816, 4) == "0.8160"
+    accuracies = [0.828, 0.828, 0.832, 0.824, 0.82, 0.842, 0.832, 0.836, 0.836, 0.832]
+    assert _cut(statistics.fmean(accuracies), 4) == "0.8310"  # 4,155 of 5,000, exactly
     assert _cut(1.5877, 2) == "1.58"
     assert _cut(-4.069154, 4) == "-4.0691"
 

@@ -1095,8 +1095,10 @@ def _cut(value: float, digits: int) -> str:
     """``value`` with ``digits`` decimals, cut (toward zero), never rounded up."""
     if not math.isfinite(value):
         return str(value)
-    # Decimal of the shortest repr, so 0.816 stays 0.8160 rather than 0.8159.
-    exact = Decimal(repr(float(value)))
+    # Decimal of 12 significant digits, so 0.816 stays 0.8160 rather than 0.8159, and a mean
+    # of ten accuracies that is 0.831 exactly (4,155 of 5,000 nodes) but sums in binary to
+    # 0.8309999999999998 stays 0.8310.
+    exact = Decimal(f"{float(value):.12g}")
     return str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN))
 
 
