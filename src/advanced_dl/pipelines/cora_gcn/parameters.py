@@ -85,7 +85,7 @@ Architecture = Literal["gcn", "gat", "gcnii", "grand"]
 class ModelParameters(Schema):
     architecture: Architecture
     # Architectures trained beside `architecture`, each with its own sections; the
-    # prediction is the mean of every member's class probabilities. []: one model.
+    # prediction is the weighted mean of every member's class probabilities. []: one model.
     ensemble: list[Architecture]
     # The weights of [architecture, *ensemble] in that mean (positive, summing to 1);
     # null: equal weights.
@@ -96,7 +96,7 @@ class ModelParameters(Schema):
     grand: GrandParameters
 
     @model_validator(mode="after")
-    def _members_read_the_same_inputs(self) -> ModelParameters:
+    def _ensemble_is_consistent(self) -> ModelParameters:
         members = [self.architecture, *self.ensemble]
         weights = self.ensemble_weights
         if weights is not None and (len(weights) != len(members) or abs(sum(weights) - 1) > 1e-6):
