@@ -17,8 +17,6 @@ from advanced_dl.schema import (
     Schema,
 )
 
-ARCHITECTURES = ("gcn", "gat", "gcnii", "grand")
-
 
 class ReferenceSplitParameters(Schema):
     train_per_class: PositiveInt
