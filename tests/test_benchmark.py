@@ -409,4 +409,5 @@ def test_every_planetoid_configuration_names_an_environment_of_its_dataset_and_m
         settings = parameters["cora_gcn"]
         assert settings["dataset"] == target.dataset, target.name
         assert settings["split"] == "planetoid", target.name
-        assert settings["model"]["architecture"] == target.architecture, target.name
+        members = [settings["model"]["architecture"], *settings["model"].get("ensemble", [])]
+        assert "+".join(members) == target.architecture, target.name
