@@ -85,9 +85,17 @@ def test_planetoid_sweeps_show_mean_std_and_both_targets_and_the_machine():
     assert "| 42-43 (2) |" in rows[0] and "| 4.50 |" in rows[0]
     assert rows[1].split(" | ")[-2] == "**no**" and "<= 25 ms per epoch" in rows[1]
     assert "`abc123`" in report
+    assert "An ensemble" not in report
     machine = machine_description()
     assert f"on {machine['cores']} cores" in report
     assert "seed 42" in report
+
+
+def test_an_ensembles_row_says_whose_epochs_it_shows():
+    cora_tuned = next(t for t in TUNED_PLANETOID_TARGETS if t.env == "cora_tuned")
+    report = _report(20.0, MDN, planetoid=[_sweep(cora_tuned, [0.86, 0.85], 500.0)])
+    assert "| grand+gcnii (`--env cora_tuned`) |" in report
+    assert "An ensemble (`grand+gcnii`) trains its members in turn" in report
 
 
 def test_figures_are_cut_never_rounded_up():

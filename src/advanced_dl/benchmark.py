@@ -1015,6 +1015,14 @@ def _planetoid_lines(sweeps: list[SweepResult]) -> list[str]:
             f"| mean >= {target.min_accuracy:g}{speed} "
             f"| {'yes' if result.met() else '**no**'} | {target.paper} |"
         )
+    ensembles = [r.target.architecture for r in sweeps if "+" in r.target.architecture]
+    if ensembles:
+        lines += [
+            "",
+            f"An ensemble ({', '.join(f'`{a}`' for a in ensembles)}) trains its members in "
+            "turn: its time per epoch and epochs trained are its first member's; each "
+            "member's are logged as `<member>_epochs_trained` and `<member>_fit_seconds`.",
+        ]
     lines += [
         "",
         "Seed sweeps (MLflow tag `seed_sweep`): "
