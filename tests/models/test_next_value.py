@@ -40,29 +40,3 @@ def test_model_learns_a_predictable_change_and_reloads(tmp_path):
     np.testing.assert_array_equal(reloaded.predict(features, verbose=0), prediction)
     with pytest.raises(ValueError, match="must be >= 1"):
         build_next_value_model(n_features=0)
-    with pytest.raises(ValueError, match="must be >= 1"):
-        build_next_value_model(n_features=3, members=0)
-
-
-def test_an_ensemble_trains_members_from_their_own_weights_and_reloads(tmp_path):
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(256, 3)).astype("float32")
-    targets = (features[:, 0] + 0.1 * rng.normal(size=256)).astype("float32")
-    model = build_next_value_model(n_features=3, hidden_units=8, members=3, learning_rate=1e-2)
-    before = model.predict(features, verbose=0)
-    assert before.shape == (256, 3, 2) and (before[..., 1] >= 1e-2).all()
-    assert not np.allclose(before[:, 0], before[:, 1])  # members start apart
-    # The loss is each member's own likelihood, averaged over members.
-    loss = float(model.compute_loss(y=targets, y_pred=before))
-    members = [negative_log_likelihood(before[:, k], targets).mean() for k in range(3)]
-    assert loss == pytest.approx(np.mean(members), rel=1e-5)
-
-    history = model.fit(features, targets, epochs=10, batch_size=64, verbose=0).history["loss"]
-    assert history[-1] < history[0]
-    path = tmp_path / "ensemble.keras"
-    model.save(path)
-    prediction = model.predict(features, verbose=0)
-    np.testing.assert_array_equal(
-        keras.models.load_model(path).predict(features, verbose=0), prediction
-    )

@@ -79,25 +79,3 @@ def test_negative_log_likelihood_is_laplace():
     targets = np.array([0.0, 3.0])
     expected = [np.log(2.0), 2.0 / 0.5 + np.log(1.0)]
     np.testing.assert_allclose(negative_log_likelihood(prediction, targets), expected)
-
-
-def test_an_ensemble_is_scored_by_the_mixture_of_its_members():
-    targets = np.array([0.0, 3.0, 2000.0])
-    one = np.array([[0.0, 1.0], [3.0, 0.5], [0.0, 1.0]])
-    other = np.array([[1.0, 2.0], [-3.0, 0.5], [5.0, 0.1]])
-    ensemble = np.stack([one, other], axis=1)  # (rows, members, 2)
-    # Equal members are one network.
-    np.testing.assert_allclose(
-        negative_log_likelihood(np.stack([one, one], axis=1), targets),
-        negative_log_likelihood(one, targets),
-    )
-    each = np.stack(
-        [negative_log_likelihood(one, targets), negative_log_likelihood(other, targets)]
-    )
-    mixture = negative_log_likelihood(ensemble, targets)
-    # Row 1: one member expected it, so the mixture is near that member's, not the mean.
-    assert mixture[1] == pytest.approx(-np.log(np.mean(np.exp(-each[:, 1]))))
-    assert mixture[1] < each[:, 1].mean()
-    # Row 2: both densities underflow as exp(-nll); the mixture stays finite and exact.
-    assert np.exp(-each[:, 2]).max() == 0.0
-    assert mixture[2] == pytest.approx(each[:, 2].min() + np.log(2.0))

@@ -220,7 +220,6 @@ def _fit_next_value_part(
         hidden_layers=settings.hidden_layers,
         scale_floor=settings.scale_floor,
         learning_rate=settings.learning_rate,
-        members=settings.members,
     )
     start = time.perf_counter()
     model.fit(

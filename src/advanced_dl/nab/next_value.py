@@ -110,17 +110,7 @@ def next_value_features(
 
 def negative_log_likelihood(prediction: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Per-row ``-log Laplace(target | location, scale)``: (n, 2) predictions and
-    (n,) targets -> (n,), the network's training loss row by row.
-
-    An ensemble's (n, members, 2) predictions give the negative log-likelihood of
-    their equal-weight mixture, ``-log(mean_k Laplace(target | location_k, scale_k))``:
-    a row is unusual when no member expected it."""
+    (n,) targets -> (n,), the network's training loss row by row."""
     prediction = np.asarray(prediction, dtype="float64")
-    targets = np.asarray(targets, dtype="float64")
-    location, scale = prediction[..., 0], prediction[..., 1]
-    if prediction.ndim == 2:
-        return np.abs(targets - location) / scale + np.log(2.0 * scale)
-    members = np.abs(targets[:, None] - location) / scale + np.log(2.0 * scale)
-    lowest = members.min(axis=1)  # log-sum-exp, shifted so no member underflows
-    spread = np.log(np.mean(np.exp(lowest[:, None] - members), axis=1))
-    return lowest - spread
+    location, scale = prediction[:, 0], prediction[:, 1]
+    return np.abs(np.asarray(targets, dtype="float64") - location) / scale + np.log(2.0 * scale)

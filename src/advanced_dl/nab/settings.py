@@ -70,7 +70,6 @@ class NextValueSettings(Schema):
     epochs: PositiveInt
     batch_size: PositiveInt
     learning_rate: LearningRate
-    members: PositiveInt  # networks in a deep ensemble, scored by their mixture; 1: one
 
 
 Combine = Literal["max", "mean"]
