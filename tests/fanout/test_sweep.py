@@ -235,3 +235,40 @@ def test_sweeps_of_one_study_started_at_once_share_one_parent_run(tmp_path, monk
     assert len(set(parents)) == 1
     runs = mlflow.search_runs(experiment_names=["mdn_synthetic"], output_format="list")
     assert [r.info.run_id for r in runs if r.data.tags.get("sweep") == "parent"] == parents[:1]
+
+
+class _KilledHere(BaseException):
+    """Stands for a SIGKILL: nothing after it runs."""
+
+
+def test_a_driver_killed_right_after_asking_leaves_a_trial_a_later_sweep_fails(monkeypatch):
+    import subprocess
+
+    import optuna
+
+    from advanced_dl.fanout import sweep
+
+    study = optuna.create_study(storage=optuna.storages.InMemoryStorage())
+
+    def killed(*args, **kwargs):
+        raise _KilledHere
+
+    # The driver dies at its first write after the trial exists: labelling it.
+    with monkeypatch.context() as patch:
+        patch.setattr(study._storage, "set_trial_user_attr", killed)
+        trial = sweep.ask_owned_trial(study)
+    assert trial.user_attrs[sweep.OWNER_ATTRIBUTE] == sweep._owner()
+
+    # A later sweep fails it once its driver is gone, and takes over a queued trial.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead_owner = f"{sweep._owner().rpartition(':')[0]}:{gone.pid}"
+    monkeypatch.setattr(sweep, "_owner", lambda: dead_owner)
+    sweep.ask_owned_trial(study)
+    study.enqueue_trial({}, user_attrs={sweep.OWNER_ATTRIBUTE: dead_owner})  # killed before asking
+    monkeypatch.undo()
+    assert sweep.fail_abandoned_trials(study) == 1
+    taken = sweep.ask_owned_trial(study)
+    assert taken.number == 2 and taken.user_attrs[sweep.OWNER_ATTRIBUTE] == sweep._owner()
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    assert states == ["RUNNING", "FAIL", "RUNNING"]

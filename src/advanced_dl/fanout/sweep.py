@@ -117,6 +117,26 @@ def fail_abandoned_trials(study: Any) -> int:
     return failed
 
 
+def ask_owned_trial(study: Any) -> Any:
+    """A new RUNNING trial whose owner was stored with it.
+
+    Asking and then labelling left a window: a driver killed between the two left a
+    RUNNING trial that no later sweep could attribute, so it stayed RUNNING for ever.
+    A queued trial carries its user attributes from its first write; ``ask`` pops it.
+    A trial already queued (one a killed driver left WAITING) is taken as it is: its
+    dead owner makes it failed too if this driver dies before relabelling it.
+    """
+    import optuna
+
+    owner = _owner()
+    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
+        study.enqueue_trial({}, user_attrs={OWNER_ATTRIBUTE: owner})
+    trial = study.ask()
+    if trial.user_attrs.get(OWNER_ATTRIBUTE) != owner:
+        trial.set_user_attr(OWNER_ATTRIBUTE, owner)
+    return trial
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -179,8 +199,7 @@ def run_sweep(
     failures = 0
     while True:
         while len(in_flight) < slots and _finished(study) + len(in_flight) < settings.trials:
-            trial = study.ask()
-            trial.set_user_attr(OWNER_ATTRIBUTE, _owner())
+            trial = ask_owned_trial(study)
             values = suggest(space, trial, base)
             trial_params = merge(settings.runtime_params, nest(values))
             check_params(project_parameters(settings.project_path, settings.env, trial_params))
