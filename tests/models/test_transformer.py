@@ -235,3 +235,60 @@ def test_encoder_classifier_averages_the_real_tokens_only_and_shows_attention():
     scores = attention_weights(model, ids)
     assert scores.shape == (2, 2, 8, 8)
     np.testing.assert_allclose(scores.sum(axis=-1), 1.0, rtol=1e-4)
+
+
+def test_an_encoder_given_word_pairs_starts_where_it_was_and_learns_them(tmp_path):
+    from advanced_dl.models.transformer import (
+        build_encoder_classifier,
+        build_transformer_encoder,
+        with_word_pairs,
+    )
+
+    keras.utils.set_random_seed(0)
+    encoder = build_transformer_encoder(
+        vocabulary_size=13,
+        sequence_length=8,
+        embedding_dim=8,
+        num_layers=2,
+        num_heads=2,
+        key_dim=4,
+        feed_forward_dim=8,
+        dropout_rate=0.0,
+    )
+    widened = with_word_pairs(encoder, bigram_buckets=31, bigram_dim=4)
+    embedding = widened.get_layer("token_and_position_embedding")
+    assert (embedding.bigram_buckets, embedding.bigram_dim) == (31, 4)
+    ids = np.array([[0, 0, 3, 4, 5, 6, 7, 12], [2, 3, 4, 5, 6, 7, 8, 9]], dtype="int32")
+    np.testing.assert_allclose(np.asarray(widened(ids)), np.asarray(encoder(ids)), atol=1e-6)
+    with pytest.raises(ValueError, match="already reads word pairs"):
+        with_word_pairs(widened, bigram_buckets=31)
+
+    # Labels that only a word pair tells: "3 4" in positive reviews, "4 3" in negative.
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, 13, size=(128, 8)).astype("int32")
+    labels = rng.integers(0, 2, size=128)
+    ids[:, 3:5] = np.where(labels[:, None] == 1, [3, 4], [4, 3])
+    model = build_encoder_classifier(widened, dropout_rate=0.0, learning_rate=1e-2)
+    model.fit(ids, labels, batch_size=32, epochs=3, verbose=0)
+    assert np.abs(np.asarray(embedding.bigram_embedding.embeddings)).max() > 0
+    reloaded = _round_trip(model, tmp_path)
+    np.testing.assert_allclose(np.asarray(reloaded(ids)), np.asarray(model(ids)), atol=1e-5)
+
+
+def test_pair_scale_multiplies_the_pair_term_and_survives_the_config():
+    ids = np.zeros((1, SEQUENCE_LENGTH), dtype="int32")
+    ids[0, -3:] = [4, 9, 7]
+    plain = TokenAndPositionEmbedding(SEQUENCE_LENGTH, VOCABULARY_SIZE, 8)
+    scaled = TokenAndPositionEmbedding(
+        SEQUENCE_LENGTH, VOCABULARY_SIZE, 8, bigram_buckets=97, bigram_scale=3.0
+    )
+    unscaled = TokenAndPositionEmbedding(SEQUENCE_LENGTH, VOCABULARY_SIZE, 8, bigram_buckets=97)
+    for layer in (plain, scaled, unscaled):
+        layer(ids)
+    unscaled.set_weights(scaled.get_weights())
+    plain.set_weights(scaled.get_weights()[:2])
+    base = np.asarray(plain(ids))
+    np.testing.assert_allclose(
+        np.asarray(scaled(ids)) - base, 3.0 * (np.asarray(unscaled(ids)) - base), atol=1e-5
+    )
+    assert TokenAndPositionEmbedding.from_config(scaled.get_config()).bigram_scale == 3.0

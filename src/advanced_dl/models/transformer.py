@@ -56,6 +56,10 @@ class TokenAndPositionEmbedding(layers.Layer):
     nothing. With ``bigram_dim`` below ``embedding_dim`` the pair table is that
     narrow and a shared linear map widens it: millions of rows then cost a
     fraction of the memory (Adam keeps two more copies of every table).
+    ``bigram_scale`` multiplies the pair term: Adam moves every weight by about
+    the learning rate whatever its gradient, so a scale of ``s`` makes the pair
+    table learn ``s`` times faster than the rest of the model (a zero-started
+    table fine-tuned at a pre-trained encoder's small rate).
 
     Input ``(batch, sequence_length)`` token ids; output
     ``(batch, sequence_length, embedding_dim)`` floats.
@@ -68,6 +72,7 @@ class TokenAndPositionEmbedding(layers.Layer):
         embedding_dim: int,
         bigram_buckets: int = 0,
         bigram_dim: int | None = None,
+        bigram_scale: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -76,6 +81,7 @@ class TokenAndPositionEmbedding(layers.Layer):
         self.embedding_dim = int(embedding_dim)
         self.bigram_buckets = int(bigram_buckets)
         self.bigram_dim = int(bigram_dim or embedding_dim)
+        self.bigram_scale = float(bigram_scale)
         self.token_embedding = layers.Embedding(
             self.vocabulary_size, self.embedding_dim, name="token_embedding"
         )
@@ -133,6 +139,8 @@ class TokenAndPositionEmbedding(layers.Layer):
         if self.bigram_projection is not None:
             pairs = self.bigram_projection(pairs)
         real_pair = ops.cast((previous > 0) & (token_ids > 0), self.compute_dtype)
+        if self.bigram_scale != 1.0:
+            real_pair = real_pair * self.bigram_scale
         return embedded + pairs * real_pair[..., None]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -147,6 +155,7 @@ class TokenAndPositionEmbedding(layers.Layer):
                 "embedding_dim": self.embedding_dim,
                 "bigram_buckets": self.bigram_buckets,
                 "bigram_dim": self.bigram_dim,
+                "bigram_scale": self.bigram_scale,
             }
         )
         return config
@@ -244,6 +253,7 @@ def build_transformer_classifier(
     embedding_dim: int = 32,
     bigram_buckets: int = 0,
     bigram_dim: int | None = None,
+    bigram_scale: float = 1.0,
     num_heads: int = 2,
     key_dim: int = 32,
     feed_forward_dim: int = 32,
@@ -257,8 +267,9 @@ def build_transformer_classifier(
     """The reference classifier, compiled with Adam and sparse categorical cross-entropy.
 
     ``bigram_buckets > 0`` adds the hashed word-pair embedding, ``bigram_dim``
-    wide (the reference has none); ``learning_rate`` is a number or a Keras
-    learning-rate schedule; ``optimizer`` names one of ``models.optimizers.OPTIMIZERS``.
+    wide and scaled by ``bigram_scale`` (the reference has none);
+    ``learning_rate`` is a number or a Keras learning-rate schedule;
+    ``optimizer`` names one of ``models.optimizers.OPTIMIZERS``.
 
     Input ``(batch, sequence_length)`` int32 token ids; output
     ``(batch, num_classes)`` class probabilities.
@@ -270,6 +281,7 @@ def build_transformer_classifier(
         embedding_dim,
         bigram_buckets,
         bigram_dim,
+        bigram_scale,
         name=EMBEDDING_LAYER_NAME,
     )(token_ids)
     encoded = TransformerBlock(
@@ -408,6 +420,46 @@ def build_masked_language_model(
         weighted_metrics=[],
     )
     return model
+
+
+def with_word_pairs(
+    encoder: keras.Model,
+    bigram_buckets: int,
+    bigram_dim: int | None = None,
+    bigram_scale: float = 1.0,
+) -> keras.Model:
+    """``encoder`` whose embedding also adds the hashed word-pair embedding
+    (``TokenAndPositionEmbedding``'s ``bigram_buckets``, ``bigram_dim``,
+    ``bigram_scale``).
+
+    Every weight is ``encoder``'s and the pair table starts at zero, so the new
+    encoder's outputs start equal to ``encoder``'s: fine-tuning learns the pairs
+    without first undoing a random perturbation of what pre-training learned. Pairs
+    are left out of pre-training because there they would leak a masked word
+    through the pair that follows it. Input and output shapes are ``encoder``'s.
+    """
+
+    def clone(layer: layers.Layer) -> layers.Layer:
+        config = layer.get_config()
+        if isinstance(layer, TokenAndPositionEmbedding):
+            if layer.bigram_buckets:
+                raise ValueError(f"the encoder already reads word pairs ({layer.bigram_buckets})")
+            # Through from_config: a zero pair table (see TokenAndPositionEmbedding).
+            config |= {
+                "bigram_buckets": bigram_buckets,
+                "bigram_dim": bigram_dim,
+                "bigram_scale": bigram_scale,
+            }
+        return layer.__class__.from_config(config)
+
+    widened = keras.models.clone_model(encoder, clone_function=clone)
+    for old, new in zip(encoder.layers, widened.layers, strict=True):
+        if isinstance(old, TokenAndPositionEmbedding):
+            new.token_embedding.set_weights(old.token_embedding.get_weights())
+            new.position_embedding.set_weights(old.position_embedding.get_weights())
+        else:
+            new.set_weights(old.get_weights())
+    return widened
 
 
 def build_encoder_classifier(

@@ -202,6 +202,8 @@ def train_transformer(
     ``"pretrained"``: the pre-trained encoder, fine-tuned whole under one
     more output layer (``models.transformer.build_encoder_classifier``);
     ``"scratch"``: that classifier with the encoder's weights drawn at random.
+    With ``model.bigram_buckets`` > 0 the encoder's input also gets the hashed
+    word-pair embedding, its table starting at zero (``with_word_pairs``).
     The schedule runs throughout; early stopping on the validation loss
     restores the best epoch's weights at the end of training (the reference
     kept the last epoch's, selected on the test set).
@@ -268,6 +270,7 @@ def _reference_classifier(
         embedding_dim=model_params["embedding_dim"],
         bigram_buckets=model_params["bigram_buckets"],
         bigram_dim=model_params["bigram_dim"],
+        bigram_scale=model_params["bigram_scale"],
         num_heads=model_params["num_heads"],
         key_dim=model_params["key_dim"],
         feed_forward_dim=model_params["feed_forward_dim"],
@@ -289,12 +292,19 @@ def _encoder_classifier(
 ) -> Any:
     import keras
 
-    from advanced_dl.models.transformer import build_encoder_classifier
+    from advanced_dl.models.transformer import build_encoder_classifier, with_word_pairs
 
     encoder = pretrained_encoder.keras_model
     if encoder_params["use"] == "scratch":
         # Same layers and sizes, every weight drawn anew: what pre-training bought.
         encoder = keras.models.clone_model(encoder)
+    if model_params["bigram_buckets"]:
+        encoder = with_word_pairs(
+            encoder,
+            model_params["bigram_buckets"],
+            model_params["bigram_dim"],
+            model_params["bigram_scale"],
+        )
     return build_encoder_classifier(
         encoder,
         num_classes=model_params["num_classes"],

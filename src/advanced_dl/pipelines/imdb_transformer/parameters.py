@@ -54,6 +54,7 @@ class ModelParameters(Schema):
     embedding_dim: PositiveInt
     bigram_buckets: NonNegativeInt  # 0: no word-pair embedding (the reference)
     bigram_dim: PositiveInt | None  # width of the pair table; null: embedding_dim
+    bigram_scale: PositiveFloat  # the pair term's multiplier: its table learns this much faster
     num_heads: PositiveInt
     key_dim: PositiveInt
     feed_forward_dim: PositiveInt
