@@ -36,6 +36,7 @@ FINE_TUNE = ",".join(
         "imdb_transformer.vectorisation.sequence_length=32",
         "imdb_transformer.vectorisation.head_tokens=8",
         "imdb_transformer.training.epochs=1",
+        "imdb_transformer.model.bigram_buckets=1009",  # a small pair table, through the same code
         "imdb_transformer.baseline.enabled=false",
     ]
 )
