@@ -88,9 +88,9 @@ from advanced_dl.training import distribution_scope
 rng = np.random.default_rng(0)
 tokens = rng.integers(2, 30, size=(64, 8)).astype("int32")
 reviews = pd.DataFrame({"label": (tokens[:, 0] > 15).astype("int32")})
-model = {"embedding_dim": 8, "bigram_buckets": 16, "bigram_dim": 4, "num_heads": 2, "key_dim": 4,
-         "feed_forward_dim": 8, "dropout_rate": 0.0, "dense_units": 4, "num_classes": 2,
-         "layer_norm_epsilon": 1e-6}
+model = {"embedding_dim": 8, "bigram_buckets": 16, "bigram_dim": 4, "bigram_scale": 1.0,
+         "num_heads": 2, "key_dim": 4, "feed_forward_dim": 8, "dropout_rate": 0.0,
+         "dense_units": 4, "num_classes": 2, "layer_norm_epsilon": 1e-6}
 training = {"batch_size": 16, "epochs": 1, "learning_rate": 0.01, "schedule": "cosine",
             "optimizer": "lazy_adam", "hold_epochs": 4,
             "decay_rate": 0.1, "early_stopping_patience": None, "early_stopping_min_delta": 0.0,

@@ -27,6 +27,7 @@ MODEL = {
     "embedding_dim": 8,
     "bigram_buckets": 0,
     "bigram_dim": None,
+    "bigram_scale": 1.0,
     "num_heads": 2,
     "key_dim": 8,
     "feed_forward_dim": 8,
