@@ -206,15 +206,12 @@ def test_masked_language_model_learns_and_its_encoder_reloads(tmp_path):
     ]
 
 
-def test_encoder_classifier_averages_the_real_tokens_only_and_shows_attention():
-    from advanced_dl.models.transformer import (
-        attention_weights,
-        build_encoder_classifier,
-        build_transformer_encoder,
-    )
+def _small_encoder() -> keras.Model:
+    """A 2-block encoder 8 wide over 8 tokens of a 13-id vocabulary, seeded."""
+    from advanced_dl.models.transformer import build_transformer_encoder
 
     keras.utils.set_random_seed(0)
-    encoder = build_transformer_encoder(
+    return build_transformer_encoder(
         vocabulary_size=13,
         sequence_length=8,
         embedding_dim=8,
@@ -224,6 +221,15 @@ def test_encoder_classifier_averages_the_real_tokens_only_and_shows_attention():
         feed_forward_dim=8,
         dropout_rate=0.0,
     )
+
+
+def test_encoder_classifier_averages_the_real_tokens_only_and_shows_attention():
+    from advanced_dl.models.transformer import (
+        attention_weights,
+        build_encoder_classifier,
+    )
+
+    encoder = _small_encoder()
     model = build_encoder_classifier(encoder, dropout_rate=0.0)
     ids = np.array([[0, 0, 0, 3, 4, 5, 6, 12], [2, 3, 4, 5, 6, 7, 8, 9]], dtype="int32")
     pooled = keras.Model(model.inputs, model.get_layer("average_pool").output)(ids)
@@ -240,21 +246,10 @@ def test_encoder_classifier_averages_the_real_tokens_only_and_shows_attention():
 def test_an_encoder_given_word_pairs_starts_where_it_was_and_learns_them(tmp_path):
     from advanced_dl.models.transformer import (
         build_encoder_classifier,
-        build_transformer_encoder,
         with_word_pairs,
     )
 
-    keras.utils.set_random_seed(0)
-    encoder = build_transformer_encoder(
-        vocabulary_size=13,
-        sequence_length=8,
-        embedding_dim=8,
-        num_layers=2,
-        num_heads=2,
-        key_dim=4,
-        feed_forward_dim=8,
-        dropout_rate=0.0,
-    )
+    encoder = _small_encoder()
     widened = with_word_pairs(encoder, bigram_buckets=31, bigram_dim=4)
     embedding = widened.get_layer("token_and_position_embedding")
     assert (embedding.bigram_buckets, embedding.bigram_dim) == (31, 4)
