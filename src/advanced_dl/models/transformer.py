@@ -138,10 +138,9 @@ class TokenAndPositionEmbedding(layers.Layer):
         pairs = self.bigram_embedding(self.bigram_ids(token_ids, previous))
         if self.bigram_projection is not None:
             pairs = self.bigram_projection(pairs)
+        # Zero where the pair starts in padding; the scale elsewhere (exact at 1.0).
         real_pair = ops.cast((previous > 0) & (token_ids > 0), self.compute_dtype)
-        if self.bigram_scale != 1.0:
-            real_pair = real_pair * self.bigram_scale
-        return embedded + pairs * real_pair[..., None]
+        return embedded + pairs * (real_pair * self.bigram_scale)[..., None]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape, self.embedding_dim)
