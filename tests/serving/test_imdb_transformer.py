@@ -11,16 +11,29 @@ from advanced_dl.features import InvalidInputError
 from advanced_dl.models.transformer import build_transformer_classifier
 from advanced_dl.pipelines.imdb_transformer import nodes
 
-VECTORISATION = {"vocabulary_size": 30, "sequence_length": 8, "keep": "last", "head_tokens": 0}
+VECTORISATION = {
+    "vocabulary_size": 30,
+    "sequence_length": 8,
+    "keep": "last",
+    "head_tokens": 0,
+    "windows": 1,
+}
 EVALUATION = {"batch_size": 16, "threshold": 0.5}
 
 
-# The reference, and what the tuned environment changes: head and tail kept, word pairs.
+# The reference; what the tuned environment changes (head and tail kept, word pairs);
+# reviews read whole as windows.
 @pytest.mark.parametrize(
-    ("keep", "head_tokens", "bigram_buckets"), [("last", 0, 0), ("head_and_tail", 3, 17)]
+    ("keep", "head_tokens", "bigram_buckets", "windows"),
+    [("last", 0, 0, 1), ("head_and_tail", 3, 17, 1), ("head_and_tail", 3, 17, 2)],
 )
-def test_served_model_matches_the_pipeline(keep, head_tokens, bigram_buckets):
-    vectorisation = {**VECTORISATION, "keep": keep, "head_tokens": head_tokens}
+def test_served_model_matches_the_pipeline(keep, head_tokens, bigram_buckets, windows):
+    vectorisation = {
+        **VECTORISATION,
+        "keep": keep,
+        "head_tokens": head_tokens,
+        "windows": windows,
+    }
     reviews = pd.DataFrame(
         {
             "text": [
@@ -49,6 +62,7 @@ def test_served_model_matches_the_pipeline(keep, head_tokens, bigram_buckets):
     probabilities = nodes.predict_test_reviews(model, tokens, EVALUATION)
     served = nodes.build_served_model(model, vocabulary, reviews, vectorisation, EVALUATION)
     assert served.state()["head_tokens"] == head_tokens
+    assert served.state()["windows"] == windows
     scored = served.predict(None, pd.DataFrame({"review": reviews["text"]}))
     assert list(scored.columns) == ["probability_positive", "label"]
     np.testing.assert_array_equal(scored["probability_positive"].to_numpy(), probabilities)

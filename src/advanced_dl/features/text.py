@@ -90,6 +90,7 @@ def vectorise_texts(
     keep: str = "last",
     count: int | None = None,
     head_tokens: int = 0,
+    windows: int = 1,
 ) -> np.ndarray:
     """Token ids of each text, cut or left-padded to ``sequence_length``.
 
@@ -102,25 +103,97 @@ def vectorise_texts(
             the left whatever ``keep`` is (as the reference).
         count: number of texts, when ``texts`` is not a sized collection.
         head_tokens: with ``keep="head_and_tail"``, how many opening words are kept.
+        windows: 1 reads one window per text (the reference). More reads a
+            text of up to ``windows * sequence_length`` words whole (longer ones
+            cut by ``keep``) as windows of ``sequence_length`` words that cover
+            it (:func:`window_starts`); the rest of the text's rows stay padding.
 
     Returns:
-        ``(n_texts, sequence_length)`` int32 array.
+        ``(n_texts, sequence_length)`` int32 array; with ``windows`` > 1,
+        ``(n_texts, windows, sequence_length)``.
     """
     if keep not in KEEP_ENDS:
         raise ValueError(f"keep must be one of {KEEP_ENDS}, got {keep!r}")
+    if windows < 1:
+        raise ValueError(f"windows must be >= 1, got {windows}")
     check_head_tokens(keep, head_tokens, sequence_length)
     index = vocabulary if isinstance(vocabulary, dict) else word_index(vocabulary)
     if count is None:
         texts = list(texts) if not isinstance(texts, Sequence) else texts
         count = len(texts)
-    token_ids = np.zeros((count, sequence_length), dtype=np.int32)
+    token_ids = np.zeros((count, windows, sequence_length), dtype=np.int32)
     for row, text in enumerate(texts):
-        words = kept_words(tokenise(text), sequence_length, keep, head_tokens)
-        if words:
-            token_ids[row, sequence_length - len(words) :] = [
-                index.get(word, OOV_ID) for word in words
-            ]
-    return token_ids
+        words = kept_words(tokenise(text), windows * sequence_length, keep, head_tokens)
+        ids = [index.get(word, OOV_ID) for word in words]
+        if len(ids) <= sequence_length:
+            if ids:
+                token_ids[row, 0, sequence_length - len(ids) :] = ids
+            continue
+        for window, start in enumerate(window_starts(len(ids), sequence_length)):
+            token_ids[row, window] = ids[start : start + sequence_length]
+    return token_ids[:, 0] if windows == 1 else token_ids
+
+
+def window_starts(length: int, sequence_length: int) -> list[int]:
+    """Where the windows of ``sequence_length`` words covering ``length`` words start.
+
+    ``ceil(length / sequence_length)`` windows, the first at word 0 and the last
+    ending at the last word, spread evenly between (neighbours overlap by
+    less than a window).
+    """
+    if length <= sequence_length:
+        return [0]
+    count = -(-length // sequence_length)
+    return np.linspace(0, length - sequence_length, count).round().astype(int).tolist()
+
+
+def flatten_windows(token_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The windows a model reads, and the text each belongs to.
+
+    Args:
+        token_ids: ``(n_texts, sequence_length)`` or
+            ``(n_texts, windows, sequence_length)`` (:func:`vectorise_texts`).
+
+    Returns:
+        ``(n_windows, sequence_length)`` token ids (a text's first window
+        always, its others where they hold a word) and ``(n_windows,)`` the
+        index of each window's text.
+    """
+    if token_ids.ndim == 2:
+        return token_ids, np.arange(len(token_ids))
+    used = (token_ids != PADDING_ID).any(axis=2)
+    used[:, 0] = True
+    texts, windows = np.nonzero(used)
+    return token_ids[texts, windows], texts
+
+
+def mean_log_odds(window_probabilities: np.ndarray, texts: np.ndarray, count: int) -> np.ndarray:
+    """``(count,)`` probability of each text: the mean log-odds of its windows' probabilities.
+
+    Log-odds rather than probabilities, so that a confident window outweighs an
+    unsure one (a review's verdict is usually in one place).
+    """
+    clipped = np.clip(np.asarray(window_probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
+    log_odds = np.log(clipped) - np.log1p(-clipped)
+    mean = np.bincount(texts, log_odds, count) / np.maximum(np.bincount(texts, None, count), 1)
+    return 1.0 / (1.0 + np.exp(-mean))
+
+
+def predict_positive(keras_model: Any, token_ids: np.ndarray, batch_size: int) -> np.ndarray:
+    """``(n_texts,)`` probability that each text is positive (class 1), whatever its windows.
+
+    Args:
+        keras_model: ``(batch, sequence_length)`` ids -> ``(batch, 2)`` probabilities.
+        token_ids: as :func:`vectorise_texts` returns them.
+    """
+    rows, texts = flatten_windows(np.asarray(token_ids, dtype=np.int32))
+    if not len(rows):
+        return np.zeros(0)
+    probabilities = np.asarray(keras_model.predict(rows, batch_size=batch_size, verbose=0))
+    positive = probabilities[:, 1].astype(np.float64)
+    if token_ids.ndim == 2:
+        return positive
+    return mean_log_odds(positive, texts, len(token_ids))
 
 
 def check_reviews(values: Sequence[Any], column: str) -> None:

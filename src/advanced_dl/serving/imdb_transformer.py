@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from advanced_dl.features import InvalidInputError
-from advanced_dl.features.text import KEEP_ENDS, LABELS, check_reviews, vectorise_texts, word_index
+from advanced_dl.features.text import (
+    KEEP_ENDS,
+    LABELS,
+    check_reviews,
+    predict_positive,
+    vectorise_texts,
+    word_index,
+)
 from advanced_dl.serving import KerasPyfuncModel
 
 REVIEW_COLUMN = "review"
@@ -31,6 +38,7 @@ class ReviewTextModel(KerasPyfuncModel):
         sequence_length: int = 0,
         keep: str = "last",
         head_tokens: int = 0,
+        windows: int = 1,
     ) -> None:
         super().__init__(keras_model, input_example)
         self.set_vectorisation(
@@ -39,16 +47,18 @@ class ReviewTextModel(KerasPyfuncModel):
                 "sequence_length": sequence_length,
                 "keep": keep,
                 "head_tokens": head_tokens,
+                "windows": windows,
             }
         )
 
     def vectorisation(self) -> dict[str, Any]:
-        """The vocabulary and how a review is cut to ``sequence_length`` tokens."""
+        """The vocabulary and how a review is cut to windows of ``sequence_length`` tokens."""
         return {
             "vocabulary": self.vocabulary,
             "sequence_length": self.sequence_length,
             "keep": self.keep,
             "head_tokens": self.head_tokens,
+            "windows": self.windows,
         }
 
     def set_vectorisation(self, state: dict[str, Any]) -> None:
@@ -58,10 +68,12 @@ class ReviewTextModel(KerasPyfuncModel):
         self.sequence_length = int(state["sequence_length"])
         self.keep = state["keep"]
         self.head_tokens = int(state.get("head_tokens", 0))  # absent from models before it
+        self.windows = int(state.get("windows", 1))  # likewise
         self.__dict__.pop("_word_index", None)
 
     def review_token_ids(self, frame: pd.DataFrame) -> np.ndarray:
-        """``(n_rows, sequence_length)`` token ids of the ``review`` column, checked."""
+        """Token ids of the ``review`` column, checked: ``(n_rows, sequence_length)``,
+        or ``(n_rows, windows, sequence_length)`` when ``windows`` > 1."""
         if REVIEW_COLUMN not in frame.columns:
             raise InvalidInputError(
                 f"Expected a column {REVIEW_COLUMN!r} with review text, got columns "
@@ -76,6 +88,7 @@ class ReviewTextModel(KerasPyfuncModel):
             self.keep,
             count=len(reviews),
             head_tokens=self.head_tokens,
+            windows=self.windows,
         )
 
     def _index(self) -> dict[str, int]:
@@ -121,8 +134,7 @@ class ReviewSentimentModel(ReviewTextModel):
             return pd.DataFrame(
                 {"probability_positive": np.zeros(0), "label": np.array([], dtype=object)}
             )
-        probabilities = np.asarray(self.keras_model.predict(token_ids, batch_size=256, verbose=0))
-        positive = probabilities[:, 1].astype(np.float64)
+        positive = predict_positive(self.keras_model, token_ids, batch_size=256)
         labels = np.where(positive >= self.threshold, LABELS[1], LABELS[0])
         return pd.DataFrame(
             {"probability_positive": positive, "label": labels.astype(object)}, index=frame.index

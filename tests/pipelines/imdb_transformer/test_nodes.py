@@ -22,7 +22,13 @@ from advanced_dl.plotting import plot_training_history
 from tests.synthetic_imdb import synthetic_reviews, write_archive
 
 NO_ENCODER = {"use": "none", "version": "latest"}
-VECTORISATION = {"vocabulary_size": 30, "sequence_length": 8, "keep": "last", "head_tokens": 0}
+VECTORISATION = {
+    "vocabulary_size": 30,
+    "sequence_length": 8,
+    "keep": "last",
+    "head_tokens": 0,
+    "windows": 1,
+}
 MODEL = {
     "embedding_dim": 8,
     "bigram_buckets": 0,
@@ -142,6 +148,52 @@ def test_train_transformer_reports_curves_and_timings(trained):
     assert history["fit_seconds"] >= history["mean_epoch_seconds"]
     assert history["best_epoch"] == 0 and history["epochs_trained"] == 1
     assert model.get_layer("token_and_position_embedding").vocabulary_size == len(vocabulary)
+
+
+def test_reviews_read_as_windows_train_on_each_window_and_are_scored_whole(reviews, monkeypatch):
+    from advanced_dl import training
+    from advanced_dl.pipelines.imdb_transformer.nodes import predict_test_reviews
+
+    windowed = {**VECTORISATION, "windows": 3}
+    train, validation, _ = split_reviews(
+        reviews, {"validation_fraction": 0.25, "max_reviews_per_split": None}, seed=42
+    )
+    vocabulary = learn_review_vocabulary(train, windowed)
+    train_tokens, validation_tokens, _ = vectorise_reviews(
+        train, validation, validation.iloc[:0], vocabulary, windowed
+    )
+    assert train_tokens.shape == (len(train), 3, 8)
+    fitted = {}
+    real_fit = training.fit_with_training_params
+
+    def recording_fit(model, x, y, **kwargs):
+        fitted["x"], fitted["y"], fitted["validation"] = x, y, kwargs["validation_data"]
+        return real_fit(model, x, y, **kwargs)
+
+    monkeypatch.setattr(training, "fit_with_training_params", recording_fit)
+    model, history = train_transformer(
+        train_tokens,
+        train,
+        validation_tokens,
+        validation,
+        vocabulary,
+        None,
+        NO_ENCODER,
+        MODEL,
+        TRAINING,
+    )
+    used = (train_tokens != 0).any(axis=2)
+    used[:, 0] = True
+    assert fitted["x"].shape == (used.sum(), 8) and used.sum() > len(train)  # long ones split
+    np.testing.assert_array_equal(
+        fitted["y"], np.repeat(train["label"].to_numpy(), used.sum(axis=1))
+    )
+    assert len(fitted["validation"][0]) > len(validation)
+    positive = predict_test_reviews(model, validation_tokens, EVALUATION)
+    assert positive.shape == (len(validation),)
+    assert history["validation_review_accuracy"] == pytest.approx(
+        np.mean((positive >= 0.5) == validation["label"].to_numpy())
+    )
 
 
 def test_evaluate_classifier_metrics():

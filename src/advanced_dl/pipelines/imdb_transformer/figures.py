@@ -65,6 +65,9 @@ def plot_attention(
             f"number of test reviews ({len(test_tokens)}); got {index}"
         )
     tokens = np.asarray(test_tokens[index : index + 1], dtype=np.int32)
+    if tokens.ndim == 3:  # a review read as windows: its last one holds its ending
+        used = np.flatnonzero((tokens[0] != PADDING_ID).any(axis=1))
+        tokens = tokens[:, used[-1] if used.size else 0]
     weights = attention_weights(trained_model, tokens)[0]  # (heads, length, length)
     present = np.flatnonzero(tokens[0] != PADDING_ID)
     shown = present[-figure_params["attention_tokens"] :] if present.size else np.arange(0)

@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advanced_dl.features.text import learn_vocabulary, vectorise_texts, word_index
+from advanced_dl.features.text import (
+    flatten_windows,
+    learn_vocabulary,
+    predict_positive,
+    vectorise_texts,
+    word_index,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -157,28 +163,39 @@ def vectorise_reviews(
     vocabulary: list[str],
     vectorisation_params: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token ids of each split: ``(n_split, sequence_length)`` int32 arrays.
+    """Token ids of each split: ``(n_split, sequence_length)`` int32 arrays, or
+    ``(n_split, windows, sequence_length)`` when ``windows`` > 1.
 
-    Reviews longer than ``sequence_length`` keep the words ``keep`` names
-    (``"last"``: the last tokens, as the reference; ``"head_and_tail"``: the
-    first ``head_tokens`` and the last ones); shorter ones are padded
-    with 0 on the left. Words outside the vocabulary become 1 (OOV).
+    Reviews longer than ``sequence_length`` (``windows`` 1) keep the words
+    ``keep`` names (``"last"``: the last tokens, as the reference;
+    ``"head_and_tail"``: the first ``head_tokens`` and the last ones); shorter
+    ones are padded with 0 on the left. With ``windows`` > 1 a review of up to
+    ``windows * sequence_length`` words is read whole, as overlapping windows
+    (``features.text.window_starts``). Words outside the vocabulary become 1 (OOV).
     """
     start = time.perf_counter()
     index = word_index(vocabulary)
     length, keep = vectorisation_params["sequence_length"], vectorisation_params["keep"]
-    head_tokens = vectorisation_params["head_tokens"]
+    head_tokens, windows = vectorisation_params["head_tokens"], vectorisation_params["windows"]
     arrays = tuple(
         vectorise_texts(
-            frame["text"], index, length, keep, count=len(frame), head_tokens=head_tokens
+            frame["text"],
+            index,
+            length,
+            keep,
+            count=len(frame),
+            head_tokens=head_tokens,
+            windows=windows,
         )
         for frame in (train_reviews, validation_reviews, test_reviews)
     )
     total = sum(len(a) for a in arrays)
     logger.info(
-        "Vectorised %d reviews to %d tokens (keep: %s) in %.1f s",
+        "Vectorised %d reviews to %d windows of %d tokens (at most %d each; keep: %s) in %.1f s",
         total,
+        sum(len(flatten_windows(a)[0]) for a in arrays),
         length,
+        windows,
         keep,
         time.perf_counter() - start,
     )
@@ -208,8 +225,14 @@ def train_transformer(
     restores the best epoch's weights at the end of training (the reference
     kept the last epoch's, selected on the test set).
 
+    A review read as several windows (``vectorisation.windows`` > 1) gives one
+    training example per window, each with the review's label; the curves are
+    then per window, and ``validation_review_accuracy`` scores the kept model
+    on whole validation reviews (each the mean log-odds of its windows).
+
     Args:
-        train_tokens, validation_tokens: ``(n, sequence_length)`` int32 token ids.
+        train_tokens, validation_tokens: ``(n, sequence_length)`` or
+            ``(n, windows, sequence_length)`` int32 token ids.
         train_reviews, validation_reviews: their tables (``label`` is the target).
         pretrained_encoder: a ``serving.imdb_transformer.ReviewEncoderModel``
             or None (``encoder.use`` ``"none"``).
@@ -228,11 +251,16 @@ def train_transformer(
         learning_rate_for,
     )
 
-    learning_rate = learning_rate_for(training_params, len(train_tokens))
+    train_windows, train_owners = flatten_windows(np.asarray(train_tokens, dtype=np.int32))
+    validation_windows, validation_owners = flatten_windows(
+        np.asarray(validation_tokens, dtype=np.int32)
+    )
+    validation_labels = validation_reviews["label"].to_numpy(np.int32)
+    learning_rate = learning_rate_for(training_params, len(train_windows))
     with distribution_scope(training_params["distribution"]):
         if encoder_params["use"] == "none":
             model = _reference_classifier(
-                vocabulary, int(train_tokens.shape[1]), model_params, training_params, learning_rate
+                vocabulary, int(train_windows.shape[1]), model_params, training_params, learning_rate
             )
         else:
             model = _encoder_classifier(
@@ -240,15 +268,17 @@ def train_transformer(
             )
     result = fit_with_training_params(
         model,
-        np.asarray(train_tokens, dtype=np.int32),
-        train_reviews["label"].to_numpy(np.int32),
-        validation_data=(
-            np.asarray(validation_tokens, dtype=np.int32),
-            validation_reviews["label"].to_numpy(np.int32),
-        ),
+        train_windows,
+        train_reviews["label"].to_numpy(np.int32)[train_owners],
+        validation_data=(validation_windows, validation_labels[validation_owners]),
         training_params=training_params,
     )
     history = result.as_metrics()
+    if np.ndim(validation_tokens) == 3:
+        positive = predict_positive(model, validation_tokens, training_params["batch_size"] * 8)
+        history["validation_review_accuracy"] = float(
+            np.mean((positive >= 0.5) == validation_labels)
+        )
     version = str(getattr(pretrained_encoder, "registry_version", "")).rsplit("/", 1)[-1]
     if encoder_params["use"] == "pretrained" and version.isdigit():
         history["pretrained_encoder_version"] = int(version)
@@ -317,13 +347,13 @@ def _encoder_classifier(
 def predict_test_reviews(
     trained_model: Any, test_tokens: np.ndarray, evaluation_params: dict[str, Any]
 ) -> np.ndarray:
-    """Probability of a positive review for each test review: ``(n_test,)`` float."""
-    probabilities = trained_model.predict(
-        np.asarray(test_tokens, dtype=np.int32),
-        batch_size=evaluation_params["batch_size"],
-        verbose=0,
+    """Probability of a positive review for each test review: ``(n_test,)`` float.
+
+    A review read as several windows gets the mean log-odds of its windows.
+    """
+    return predict_positive(
+        trained_model, np.asarray(test_tokens, dtype=np.int32), evaluation_params["batch_size"]
     )
-    return np.asarray(probabilities[:, 1], dtype=np.float64)
 
 
 def evaluate_classifier(
@@ -431,5 +461,6 @@ def build_served_model(
         sequence_length=vectorisation_params["sequence_length"],
         keep=vectorisation_params["keep"],
         head_tokens=vectorisation_params["head_tokens"],
+        windows=vectorisation_params["windows"],
         threshold=evaluation_params["threshold"],
     )

@@ -40,6 +40,12 @@ class VectorisationParameters(Schema):
         return self
 
 
+class ClassifierVectorisationParameters(VectorisationParameters):
+    # 1: one window per review; more: a review of up to windows * sequence_length words
+    # is read whole, as overlapping windows whose mean log-odds is its prediction.
+    windows: PositiveInt
+
+
 class EncoderParameters(Schema):
     # "none": the reference classifier; "pretrained": fine-tune the encoder the catalog's
     # imdb_transformer.pretrained_encoder names (conf/pretrained); "scratch": the same
@@ -98,7 +104,7 @@ class FigureParameters(Schema):
 
 class Parameters(Schema):
     data: DataParameters
-    vectorisation: VectorisationParameters
+    vectorisation: ClassifierVectorisationParameters
     encoder: EncoderParameters
     model: ModelParameters
     training: TrainingParameters
