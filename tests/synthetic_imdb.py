@@ -26,8 +26,11 @@ def write_archive(path: Path, members: dict[str, bytes]) -> Path:
 def synthetic_reviews(per_folder: int, seed: int = 0) -> dict[str, bytes]:
     """``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` members with sentiment words.
 
-    Plus the canonical archive's extras that must be ignored: a README, the
-    vocabulary file and an unlabelled ``train/unsup`` review.
+    Plus the canonical archive's extras: ``{train,test}/urls_{pos,neg}.txt``
+    (reviews 2k and 2k + 1 of a split, positive or negative, are about the
+    movie ``tt<1000 or 5000 + k>``, as :func:`synthetic_movie` says), and what
+    must be ignored: a README, the vocabulary file and an unlabelled
+    ``train/unsup`` review.
     """
     rng = np.random.default_rng(seed)
     members = {
@@ -48,4 +51,13 @@ def synthetic_reviews(per_folder: int, seed: int = 0) -> dict[str, bytes]:
                 text = " ".join(tokens).capitalize() + ".<br /><br />" + "The end!"
                 rating = int(rng.choice(ratings))
                 members[f"aclImdb/{split}/{sentiment}/{review_id}_{rating}.txt"] = text.encode()
+            members[f"aclImdb/{split}/urls_{sentiment}.txt"] = "".join(
+                f"http://www.imdb.com/title/{synthetic_movie(split, i)}/usercomments\n"
+                for i in range(per_folder)
+            ).encode()
     return members
+
+
+def synthetic_movie(split: str, review_id: int) -> str:
+    """The movie of review ``review_id`` in :func:`synthetic_reviews` (either sentiment)."""
+    return f"tt{(1000 if split == 'train' else 5000) + review_id // 2}"

@@ -11,7 +11,7 @@ import pytest
 from kedro.io import DatasetError
 
 from advanced_dl.io.imdb import ImdbReviewsDataset, ReviewArchiveError, read_review_archive
-from tests.synthetic_imdb import synthetic_reviews, write_archive
+from tests.synthetic_imdb import synthetic_movie, synthetic_reviews, write_archive
 
 
 @pytest.fixture
@@ -22,7 +22,11 @@ def tiny_archive(tmp_path: Path) -> Path:
 
 def test_read_reviews_builds_the_table(tiny_archive):
     reviews = read_review_archive(tiny_archive)
-    assert list(reviews.columns) == ["text", "label", "split", "rating", "review_id"]
+    assert list(reviews.columns) == ["text", "label", "split", "rating", "review_id", "movie"]
+    assert reviews["movie"].tolist() == [
+        synthetic_movie(split, review_id)
+        for split, review_id in zip(reviews["split"], reviews["review_id"], strict=True)
+    ]
     assert len(reviews) == 12  # README, vocabulary and train/unsup are ignored
     assert reviews.groupby(["split", "label"]).size().tolist() == [3, 3, 3, 3]
     assert reviews["label"].dtype == np.int8
@@ -34,6 +38,17 @@ def test_read_reviews_builds_the_table(tiny_archive):
     assert reviews.equals(
         reviews.sort_values(["split", "label", "review_id"]).reset_index(drop=True)
     )
+
+
+def test_reviews_without_a_urls_line_name_no_movie(tmp_path):
+    members = {k: v for k, v in synthetic_reviews(2).items() if "urls_neg" not in k}
+    members["aclImdb/train/urls_pos.txt"] = b"http://www.imdb.com/title/tt0453418/usercomments\n"
+    reviews = read_review_archive(write_archive(tmp_path / "a.tar.gz", members))
+    movies = reviews.set_index(["split", "label", "review_id"])["movie"]
+    assert movies[("train", 1, 0)] == "tt0453418"
+    assert movies[("train", 1, 1)] == ""  # the file has one line
+    assert movies[("train", 0, 0)] == movies[("test", 0, 1)] == ""  # no urls_neg.txt
+    assert movies[("test", 1, 1)] == synthetic_movie("test", 1)
 
 
 def test_read_reviews_names_missing_folders(tmp_path):

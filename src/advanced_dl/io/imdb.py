@@ -3,9 +3,12 @@
 Reviews are streamed from the archive without extracting it. Table columns:
 ``text`` (str), ``label`` (int8, 1 = positive, 0 = negative), ``split``
 (``"train"``/``"test"``), ``rating`` (int8, 1-10, from the file name) and
-``review_id`` (int32, from the file name). With ``include_unlabelled``, the
-50,000 unlabelled reviews of ``train/unsup`` come too, as split ``"unsup"``,
-label -1 and rating 0 (for pre-training; they carry no test information).
+``review_id`` (int32, from the file name) and ``movie`` (str: the IMDB title,
+e.g. ``"tt0453418"``, from the split's ``urls_pos.txt`` / ``urls_neg.txt``, whose
+line i names review i's movie; ``""`` where the archive has no such line). With
+``include_unlabelled``, the 50,000 unlabelled reviews of ``train/unsup`` come
+too, as split ``"unsup"``, label -1, rating 0 and movie ``""`` (for
+pre-training; they carry no test information).
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ BAD_REVIEW_ACTIONS = ("error", "skip")
 # <top>/<split>/<sentiment>/<id>_<rating>.txt, and <top>/train/unsup/<id>_0.txt.
 _REVIEW_MEMBER = re.compile(r"^(?:[^/]+/)?(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 _UNLABELLED_MEMBER = re.compile(r"^(?:[^/]+/)?(train)/(unsup)/(\d+)_(\d+)\.txt$")
+# <top>/<split>/urls_<sentiment>.txt: line i is the URL of review i's movie.
+_URLS_MEMBER = re.compile(r"^(?:[^/]+/)?(train|test)/urls_(pos|neg)\.txt$")
+_TITLE = re.compile(r"/title/(tt\d+)")
 
 
 class ReviewArchiveError(ValueError):
@@ -76,8 +82,9 @@ def read_review_archive(
             such reviews out and logs how many.
 
     Returns:
-        (n_reviews, 5) table ``text, label, split, rating, review_id``, sorted
-        by split, label and id (25,000 train + 25,000 test for the full archive).
+        (n_reviews, 6) table ``text, label, split, rating, review_id, movie``,
+        sorted by split, label and id (25,000 train + 25,000 test for the full
+        archive).
 
         labelled_splits: which labelled splits are read (pre-training reads
             ``("train",)``: the test reviews' files are skipped unread).
@@ -100,11 +107,13 @@ def read_review_archive(
     ratings: list[int] = []
     ids: list[int] = []
     skipped: dict[str, int] = {"invalid UTF-8": 0, "empty": 0}
+    movie_lists: dict[tuple[str, int], list[str]] = {}
     try:
         with tarfile.open(archive, mode="r|*") as tar:
             for member in tar:
                 wanted = _wanted_member(member, include_unlabelled, labelled_splits)
                 if wanted is None:
+                    _read_movies(tar, member, labelled_splits, movie_lists)
                     continue
                 split, sentiment, review_id, rating = wanted
                 raw = tar.extractfile(member).read()
@@ -145,6 +154,13 @@ def read_review_archive(
             "split": pd.Series(splits, dtype="str"),
             "rating": np.asarray(ratings, dtype=np.int8),
             "review_id": np.asarray(ids, dtype=np.int32),
+            "movie": pd.Series(
+                [
+                    _listed(movie_lists.get((split, label), ()), review_id)
+                    for split, label, review_id in zip(splits, labels, ids, strict=True)
+                ],
+                dtype="str",
+            ),
         }
     )
     del texts
@@ -180,6 +196,31 @@ def read_review_archive(
         time.perf_counter() - start,
     )
     return reviews.reset_index(drop=True)
+
+
+def _read_movies(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    labelled_splits: tuple[str, ...],
+    movie_lists: dict[tuple[str, int], list[str]],
+) -> None:
+    """If ``member`` is a wanted split's ``urls_<sentiment>.txt``, its movies go to
+    ``movie_lists[(split, label)]``, line i for review i; other members are left unread."""
+    urls = _URLS_MEMBER.match(member.name)
+    if urls is None or not member.isfile() or urls.group(1) not in labelled_splits:
+        return
+    lines = tar.extractfile(member).read().decode("utf-8", "replace").splitlines()
+    movie_lists[(urls.group(1), SENTIMENTS[urls.group(2)])] = [_movie(line) for line in lines]
+
+
+def _movie(url: str) -> str:
+    """The IMDB title id in a review's URL (``tt0453418``), else the URL itself."""
+    title = _TITLE.search(url)
+    return title.group(1) if title else url.strip()
+
+
+def _listed(movies: list[str] | tuple[()], review_id: int) -> str:
+    return movies[review_id] if review_id < len(movies) else ""
 
 
 class ImdbReviewsDataset(RawFileDataset):

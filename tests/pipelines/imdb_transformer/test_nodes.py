@@ -22,6 +22,7 @@ from advanced_dl.plotting import plot_training_history
 from tests.synthetic_imdb import synthetic_reviews, write_archive
 
 NO_ENCODER = {"use": "none", "version": "latest"}
+DATA = {"validation_fraction": 0.1, "validation_split": "random", "max_reviews_per_split": None}
 VECTORISATION = {
     "vocabulary_size": 30,
     "sequence_length": 8,
@@ -68,9 +69,7 @@ def reviews(tmp_path_factory) -> pd.DataFrame:
 
 
 def test_split_reviews_holds_out_validation_from_training(reviews):
-    train, validation, test = split_reviews(
-        reviews, {"validation_fraction": 0.25, "max_reviews_per_split": None}, seed=42
-    )
+    train, validation, test = split_reviews(reviews, {**DATA, "validation_fraction": 0.25}, seed=42)
     assert (len(train), len(validation), len(test)) == (30, 10, 40)
     assert set(train["split"]) == set(validation["split"]) == {"train"}
     assert set(test["split"]) == {"test"}
@@ -78,13 +77,26 @@ def test_split_reviews_holds_out_validation_from_training(reviews):
     assert not set(train["review_id"] * 2 + train["label"]) & set(
         validation["review_id"] * 2 + validation["label"]
     )
-    again = split_reviews(reviews, {"validation_fraction": 0.25, "max_reviews_per_split": None}, 42)
+    again = split_reviews(reviews, {**DATA, "validation_fraction": 0.25}, 42)
     pd.testing.assert_frame_equal(again[1], validation)
+
+
+def test_a_split_by_movie_validates_on_movies_the_training_reviews_never_mention(reviews):
+    by_movie = {**DATA, "validation_fraction": 0.25, "validation_split": "by_movie"}
+    train, validation, test = split_reviews(reviews, by_movie, seed=42)
+    assert len(train) + len(validation) == 40 and len(test) == 40
+    assert not set(train["movie"]) & set(validation["movie"])
+    assert validation["movie"].nunique() == 3  # 25% of the 10 training movies, rounded up
+    assert validation["label"].sum() == len(validation) / 2  # each movie: 2 + 2 reviews
+    pd.testing.assert_frame_equal(split_reviews(reviews, by_movie, seed=42)[1], validation)
+    assert set(split_reviews(reviews, by_movie, seed=7)[1]["movie"]) != set(validation["movie"])
+    with pytest.raises(ValueError, match=r"'by_movie', but 40 of the 40 training reviews name no"):
+        split_reviews(reviews.assign(movie=""), by_movie, seed=42)
 
 
 def test_split_reviews_subsamples_each_split(reviews):
     train, validation, test = split_reviews(
-        reviews, {"validation_fraction": 0.2, "max_reviews_per_split": 10}, seed=1
+        reviews, {**DATA, "validation_fraction": 0.2, "max_reviews_per_split": 10}, seed=1
     )
     assert len(train) + len(validation) == 10
     assert len(test) == 10
@@ -120,9 +132,7 @@ def test_vectorise_reviews_gives_each_split_its_token_ids():
 @pytest.fixture(scope="module")
 def trained(reviews):
     """A model trained one epoch on 30 synthetic reviews, with what it was trained on."""
-    train, validation, test = split_reviews(
-        reviews, {"validation_fraction": 0.25, "max_reviews_per_split": None}, seed=42
-    )
+    train, validation, test = split_reviews(reviews, {**DATA, "validation_fraction": 0.25}, seed=42)
     vocabulary = learn_review_vocabulary(train, VECTORISATION)
     tokens = vectorise_reviews(train, validation, test, vocabulary, VECTORISATION)
     model, history = train_transformer(
@@ -155,9 +165,7 @@ def test_reviews_read_as_windows_train_on_each_window_and_are_scored_whole(revie
     from advanced_dl.pipelines.imdb_transformer.nodes import predict_test_reviews
 
     windowed = {**VECTORISATION, "windows": 3}
-    train, validation, _ = split_reviews(
-        reviews, {"validation_fraction": 0.25, "max_reviews_per_split": None}, seed=42
-    )
+    train, validation, _ = split_reviews(reviews, {**DATA, "validation_fraction": 0.25}, seed=42)
     vocabulary = learn_review_vocabulary(train, windowed)
     train_tokens, validation_tokens, _ = vectorise_reviews(
         train, validation, validation.iloc[:0], vocabulary, windowed

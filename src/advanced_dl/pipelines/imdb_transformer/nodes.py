@@ -42,11 +42,15 @@ def split_reviews(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Training, validation and test tables.
 
-    The validation reviews are a stratified random ``validation_fraction`` of
-    the training reviews (the reference validated on the test set); the test
-    reviews are only scored once, after training. ``max_reviews_per_split``
-    first draws a stratified subset of each of the train and test splits
-    (smoke tests); null keeps all.
+    The validation reviews are ``validation_fraction`` of the training reviews
+    (the reference validated on the test set): with ``validation_split``
+    ``"random"``, a stratified random share of the reviews; with
+    ``"by_movie"``, every review of a random share of the training movies
+    (column ``movie``), so that validation, like IMDB's test split, is about
+    movies the training reviews never mention. The test reviews are only
+    scored once, after training. ``max_reviews_per_split`` first draws a
+    stratified subset of each of the train and test splits (smoke tests);
+    null keeps all.
 
     Returns:
         (train, validation, test) tables with the columns of ``reviews``.
@@ -64,20 +68,49 @@ def split_reviews(
     if limit is not None:
         train = _stratified_sample(train, limit, seed)
         test = _stratified_sample(test, limit, seed)
-    train, validation = train_test_split(
-        train,
-        test_size=data_params["validation_fraction"],
-        stratify=train["label"],
-        random_state=seed,
-    )
+    if data_params["validation_split"] == "by_movie":
+        train, validation = _split_by_movie(train, data_params["validation_fraction"], seed)
+    else:
+        train, validation = train_test_split(
+            train,
+            test_size=data_params["validation_fraction"],
+            stratify=train["label"],
+            random_state=seed,
+        )
     logger.info(
-        "Split: %d training, %d validation, %d test reviews", len(train), len(validation), len(test)
+        "Split (%s): %d training, %d validation (%.1f%% positive), %d test reviews",
+        data_params["validation_split"],
+        len(train),
+        len(validation),
+        100 * validation["label"].mean(),
+        len(test),
     )
     return (
         train.sort_index().reset_index(drop=True),
         validation.sort_index().reset_index(drop=True),
         test.reset_index(drop=True),
     )
+
+
+def _split_by_movie(
+    train: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training, validation): every review of a random ``fraction`` of the movies."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    movies = train["movie"] if "movie" in train.columns else pd.Series([""] * len(train))
+    unknown = int((movies == "").sum())
+    if unknown or movies.nunique() < 2:
+        raise ValueError(
+            "imdb_transformer.data.validation_split is 'by_movie', but "
+            f"{unknown or len(train)} of the {len(train)} training reviews name no movie "
+            "(column 'movie', read from the archive's train/urls_pos.txt and "
+            "train/urls_neg.txt, line i for review i) or fewer than 2 movies are named; "
+            "use the canonical aclImdb_v1.tar.gz, or validation_split: random"
+        )
+    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    kept, held_out = next(splitter.split(train, groups=movies.to_numpy()))
+    return train.iloc[kept], train.iloc[held_out]
 
 
 def learn_review_vocabulary(
@@ -260,7 +293,11 @@ def train_transformer(
     with distribution_scope(training_params["distribution"]):
         if encoder_params["use"] == "none":
             model = _reference_classifier(
-                vocabulary, int(train_windows.shape[1]), model_params, training_params, learning_rate
+                vocabulary,
+                int(train_windows.shape[1]),
+                model_params,
+                training_params,
+                learning_rate,
             )
         else:
             model = _encoder_classifier(

@@ -24,6 +24,10 @@ from advanced_dl.schema import (
 
 class DataParameters(Schema):
     validation_fraction: OpenFraction
+    # "random": a stratified random share of the training reviews (the reference's split);
+    # "by_movie": every review of a random share of the training movies, as IMDB's test
+    # split holds movies the training reviews never mention.
+    validation_split: Literal["random", "by_movie"]
     # null: every review; a number: a stratified sample of each split (smoke tests).
     max_reviews_per_split: Annotated[int, Field(strict=True, ge=4)] | None
 
