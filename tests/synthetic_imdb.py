@@ -11,6 +11,14 @@ import numpy as np
 POSITIVE_WORDS = ["great", "wonderful", "superb", "moving", "brilliant", "loved"]
 NEGATIVE_WORDS = ["awful", "boring", "terrible", "dull", "waste", "hated"]
 FILLER_WORDS = ["the", "film", "plot", "actor", "scene", "story", "and", "a", "it", "was"]
+# imdb_transformer's vectorisation parameters for these tiny reviews.
+VECTORISATION = {
+    "vocabulary_size": 30,
+    "sequence_length": 8,
+    "keep": "last",
+    "head_tokens": 0,
+    "windows": 1,
+}
 
 
 def write_archive(path: Path, members: dict[str, bytes]) -> Path:

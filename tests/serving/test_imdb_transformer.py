@@ -10,14 +10,8 @@ import pytest
 from advanced_dl.features import InvalidInputError
 from advanced_dl.models.transformer import build_transformer_classifier
 from advanced_dl.pipelines.imdb_transformer import nodes
+from tests.synthetic_imdb import VECTORISATION
 
-VECTORISATION = {
-    "vocabulary_size": 30,
-    "sequence_length": 8,
-    "keep": "last",
-    "head_tokens": 0,
-    "windows": 1,
-}
 EVALUATION = {"batch_size": 16, "threshold": 0.5}
 
 

@@ -19,17 +19,10 @@ from advanced_dl.pipelines.imdb_transformer.nodes import (
     vectorise_reviews,
 )
 from advanced_dl.plotting import plot_training_history
-from tests.synthetic_imdb import synthetic_reviews, write_archive
+from tests.synthetic_imdb import VECTORISATION, synthetic_reviews, write_archive
 
 NO_ENCODER = {"use": "none", "version": "latest"}
 DATA = {"validation_fraction": 0.1, "validation_split": "random", "max_reviews_per_split": None}
-VECTORISATION = {
-    "vocabulary_size": 30,
-    "sequence_length": 8,
-    "keep": "last",
-    "head_tokens": 0,
-    "windows": 1,
-}
 MODEL = {
     "embedding_dim": 8,
     "bigram_buckets": 0,
@@ -135,10 +128,16 @@ def trained(reviews):
     train, validation, test = split_reviews(reviews, {**DATA, "validation_fraction": 0.25}, seed=42)
     vocabulary = learn_review_vocabulary(train, VECTORISATION)
     tokens = vectorise_reviews(train, validation, test, vocabulary, VECTORISATION)
-    model, history = train_transformer(
-        tokens[0],
+    model, history = _train_from_scratch(tokens[0], train, tokens[1], validation, vocabulary)
+    return model, history, vocabulary, test, tokens[2]
+
+
+def _train_from_scratch(train_tokens, train, validation_tokens, validation, vocabulary):
+    """``train_transformer`` with the reference classifier and the tiny settings above."""
+    return train_transformer(
+        train_tokens,
         train,
-        tokens[1],
+        validation_tokens,
         validation,
         vocabulary,
         None,
@@ -146,7 +145,6 @@ def trained(reviews):
         MODEL,
         TRAINING,
     )
-    return model, history, vocabulary, test, tokens[2]
 
 
 def test_train_transformer_reports_curves_and_timings(trained):
@@ -179,16 +177,8 @@ def test_reviews_read_as_windows_train_on_each_window_and_are_scored_whole(revie
         return real_fit(model, x, y, **kwargs)
 
     monkeypatch.setattr(training, "fit_with_training_params", recording_fit)
-    model, history = train_transformer(
-        train_tokens,
-        train,
-        validation_tokens,
-        validation,
-        vocabulary,
-        None,
-        NO_ENCODER,
-        MODEL,
-        TRAINING,
+    model, history = _train_from_scratch(
+        train_tokens, train, validation_tokens, validation, vocabulary
     )
     used = (train_tokens != 0).any(axis=2)
     used[:, 0] = True
