@@ -161,10 +161,18 @@ def flatten_windows(token_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     if token_ids.ndim == 2:
         return token_ids, np.arange(len(token_ids))
+    texts, windows = np.nonzero(used_windows(token_ids))
+    return token_ids[texts, windows], texts
+
+
+def used_windows(token_ids: np.ndarray) -> np.ndarray:
+    """``(n_texts, windows)`` bool: the windows a model reads, a text's first always and
+    its others where they hold a word (``(n_texts, 1)`` for one window per text)."""
+    if token_ids.ndim == 2:
+        return np.ones((len(token_ids), 1), dtype=bool)
     used = (token_ids != PADDING_ID).any(axis=2)
     used[:, 0] = True
-    texts, windows = np.nonzero(used)
-    return token_ids[texts, windows], texts
+    return used
 
 
 def mean_log_odds(window_probabilities: np.ndarray, texts: np.ndarray, count: int) -> np.ndarray:

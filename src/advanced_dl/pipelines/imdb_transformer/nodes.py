@@ -20,6 +20,7 @@ from advanced_dl.features.text import (
     flatten_windows,
     learn_vocabulary,
     predict_positive,
+    used_windows,
     vectorise_texts,
     word_index,
 )
@@ -226,7 +227,7 @@ def vectorise_reviews(
     logger.info(
         "Vectorised %d reviews to %d windows of %d tokens (at most %d each; keep: %s) in %.1f s",
         total,
-        sum(len(flatten_windows(a)[0]) for a in arrays),
+        sum(int(used_windows(a).sum()) for a in arrays),
         length,
         windows,
         keep,
@@ -312,7 +313,7 @@ def train_transformer(
     )
     history = result.as_metrics()
     if np.ndim(validation_tokens) == 3:
-        positive = predict_positive(model, validation_tokens, training_params["batch_size"] * 8)
+        positive = predict_positive(model, validation_tokens, training_params["batch_size"])
         history["validation_review_accuracy"] = float(
             np.mean((positive >= 0.5) == validation_labels)
         )
