@@ -1,13 +1,14 @@
 """Prototype, not part of any pipeline: a region CNN on raw IMDB reviews.
 
-Johnson and Zhang's seq-CNN (2015): every region of ``--region`` consecutive
+Johnson and Zhang's seq-CNN (2015): every region of ``--regions`` consecutive
 words is mapped to ``--features`` ReLU units (one embedding table per position
-in the region, summed, so the region's word order counts), the units are
-max-pooled over the whole review, and a softmax layer reads the pooled vector
-after dropout. Reviews, split and tokeniser are ``imdb_transformer``'s
-(``split_reviews``, ``features.text``); the test reviews are scored once, at
-the end, and only with ``--test``. docs/pipelines/imdb_pretrain.md, "A region
-CNN", has the measured figures.
+in the region, summed, so the region's word order counts; several region sizes
+give a layer of units each, side by side), the units are max-pooled over the
+whole review, and a softmax layer reads the pooled vectors after dropout.
+Reviews, split and tokeniser are ``imdb_transformer``'s (``split_reviews``,
+``features.text``); the test reviews are scored once, at the end, and only with
+``--test``. docs/pipelines/imdb_pretrain.md, "A region CNN", has the measured
+figures.
 
     ADVANCED_DL_DATA_MIRROR=<mirror> python benchmarks/prototypes/imdb_region_cnn.py --test
 """
@@ -67,32 +68,46 @@ def batches(
         yield ids, labels[group]
 
 
-def build_region_cnn(vocabulary_size: int, region: int, features: int, dropout: float):
-    """(batch, words + 2 (region - 1)) ids, zero-padded -> (batch, 2) logits."""
+def build_region_cnn(vocabulary_size: int, regions: list[int], features: int, dropout: float):
+    """(batch, words + 2 (max(regions) - 1)) ids, zero-padded -> (batch, 2) logits.
+
+    One layer of region units per region size, side by side, each max-pooled.
+    """
     import keras
     import tensorflow as tf
 
     class RegionCnn(keras.Model):
         def __init__(self) -> None:
             super().__init__()
-            # One table per position in the region, stacked: row k * vocabulary_size + id.
-            self.table = keras.layers.Embedding(
-                region * vocabulary_size,
-                features,
-                embeddings_initializer=keras.initializers.RandomUniform(-0.01, 0.01),
-            )
-            self.bias = self.add_weight(shape=(features,), initializer="zeros", name="bias")
+            # Per region size, one table per position in the region, stacked:
+            # row k * vocabulary_size + id.
+            self.tables, self.biases = [], []
+            for size in regions:
+                self.tables.append(
+                    keras.layers.Embedding(
+                        size * vocabulary_size,
+                        features,
+                        embeddings_initializer=keras.initializers.RandomUniform(-0.01, 0.01),
+                    )
+                )
+                self.biases.append(
+                    self.add_weight(shape=(features,), initializer="zeros", name=f"bias_{size}")
+                )
             self.dropout = keras.layers.Dropout(dropout)
             self.logits = keras.layers.Dense(2)
 
         def call(self, ids, training=False):
-            count = tf.shape(ids)[1] - region + 1
-            parts = [ids[:, k : k + count] for k in range(region)]
-            total = sum(self.table(part + k * vocabulary_size) for k, part in enumerate(parts))
-            # A region of padding only gives 0: ReLU units are >= 0, so max pooling skips it.
-            real = tf.reduce_any(tf.stack([part > 0 for part in parts], -1), -1)
-            units = tf.nn.relu(total + self.bias) * tf.cast(real, total.dtype)[..., None]
-            return self.logits(self.dropout(tf.reduce_max(units, axis=1), training=training))
+            pooled = []
+            for size, table, bias in zip(regions, self.tables, self.biases, strict=True):
+                count = tf.shape(ids)[1] - size + 1
+                parts = [ids[:, k : k + count] for k in range(size)]
+                total = sum(table(part + k * vocabulary_size) for k, part in enumerate(parts))
+                # A region of padding only gives 0: ReLU units are >= 0, so max pooling skips it.
+                real = tf.reduce_any(tf.stack([part > 0 for part in parts], -1), -1)
+                units = tf.nn.relu(total + bias) * tf.cast(real, total.dtype)[..., None]
+                pooled.append(tf.reduce_max(units, axis=1))
+            joined = pooled[0] if len(pooled) == 1 else tf.concat(pooled, axis=-1)
+            return self.logits(self.dropout(joined, training=training))
 
     return RegionCnn()
 
@@ -100,7 +115,9 @@ def build_region_cnn(vocabulary_size: int, region: int, features: int, dropout: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--features", type=int, default=1000)
-    parser.add_argument("--region", type=int, default=3)
+    parser.add_argument(
+        "--regions", default="3", help="region sizes, comma-separated: one layer of units each"
+    )
     parser.add_argument("--vocabulary-size", type=int, default=30000)
     parser.add_argument("--max-words", type=int, default=1024)
     parser.add_argument("--epochs", type=int, default=3)
@@ -118,6 +135,8 @@ def main() -> None:
     from advanced_dl.models.optimizers import LazyAdam
 
     keras.utils.set_random_seed(args.seed)
+    regions = [int(size) for size in args.regions.split(",")]
+    padding = max(regions) - 1
     data = {"validation_fraction": 0.1, "validation_split": args.validation_split}
     train, validation, test = split_reviews(
         ImdbReviewsDataset().load(), {**data, "max_reviews_per_split": None}, args.seed
@@ -130,8 +149,8 @@ def main() -> None:
         return reviews, frame["label"].to_numpy(np.int32)
 
     train_set, validation_set = encoded(train), encoded(validation)
-    model = build_region_cnn(len(vocabulary), args.region, args.features, args.dropout)
-    model(np.zeros((1, args.region + 1), np.int32))  # build it before tracing
+    model = build_region_cnn(len(vocabulary), regions, args.features, args.dropout)
+    model(np.zeros((1, 2 * padding + 1), np.int32))  # build it before tracing
     optimizer = LazyAdam(learning_rate=args.learning_rate)
     loss_of = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     spec = tf.TensorSpec([None, None], tf.int32)
@@ -151,14 +170,14 @@ def main() -> None:
     def accuracy(reviews, labels) -> float:
         hits = sum(
             int(np.sum(np.argmax(logits_of(ids).numpy(), axis=1) == y))
-            for ids, y in batches(reviews, labels, args.batch_size, args.region - 1, None)
+            for ids, y in batches(reviews, labels, args.batch_size, padding, None)
         )
         return hits / len(labels)
 
     rng = np.random.default_rng(args.seed)
     for epoch in range(1, args.epochs + 1):
         start, losses = time.perf_counter(), []
-        for ids, labels in batches(*train_set, args.batch_size, args.region - 1, rng):
+        for ids, labels in batches(*train_set, args.batch_size, padding, rng):
             losses.append(float(train_step(ids, labels)))
         print(
             f"epoch {epoch}: loss {np.mean(losses):.4f}, validation accuracy "
