@@ -21,7 +21,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from advanced_dl.features.text import OOV_ID, learn_vocabulary, tokenise, word_index
+from advanced_dl.features.text import (
+    OOV_ID,
+    kept_words,
+    learn_vocabulary,
+    tokenise,
+    word_index,
+)
 from advanced_dl.io.imdb import ImdbReviewsDataset
 from advanced_dl.pipelines.imdb_transformer.nodes import split_reviews
 
@@ -32,9 +38,7 @@ def review_ids(texts: list[str], index: dict[str, int], max_words: int) -> list[
     """Token ids of each review, unpadded; a longer review keeps its head and its end."""
     reviews = []
     for text in texts:
-        words = tokenise(text)
-        if len(words) > max_words:
-            words = words[:HEAD_WORDS] + words[len(words) - (max_words - HEAD_WORDS) :]
+        words = kept_words(tokenise(text), max_words, "head_and_tail", HEAD_WORDS)
         reviews.append(np.asarray([index.get(w, OOV_ID) for w in words] or [OOV_ID], np.int32))
     return reviews
 
